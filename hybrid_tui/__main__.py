@@ -1,0 +1,5 @@
+"""``python -m hybrid_tui``."""
+
+from hybrid_tui.cli import main
+
+raise SystemExit(main())
