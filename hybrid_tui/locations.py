@@ -39,3 +39,13 @@ def ensure_data_dir() -> Path:
     d = data_dir()
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def builtin_themes_dir() -> Path:
+    """The YAML themes shipped with the app (repo ``themes/``, installed as ``hybrid_tui.themes``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("hybrid_tui.themes")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / "themes"
