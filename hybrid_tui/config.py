@@ -8,19 +8,45 @@ CONTRACT (implemented by the config helper; other modules rely on these names):
   ``path`` (from --config) else ``$HYBRID_TUI_CONFIG`` else ``locations.config_file()`` if it
   exists else defaults. ``OLLAMA_HOST`` overrides the *default* ollama endpoint. Raises
   :class:`hybrid_tui.errors.ConfigError` for every problem.
+
+Every problem is reported as ONE line naming the file, the key path (``backends.ollama.timeout``)
+and what is wrong, with the line number when the YAML parser knows it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import difflib
+import ipaddress
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from hybrid_tui.errors import ConfigError
 
 TIERS = ("fast", "strong")
 KINDS = ("openai", "ollama")
 
+#: force values the router understands besides backend names; never usable as a backend name
+RESERVED_NAMES = ("auto", "fast", "strong")
+#: bigger config files are refused rather than read (a config is a few hundred bytes)
+MAX_CONFIG_BYTES = 1_000_000
+
+#: server names people write as ``kind``, and the protocol they speak
+_KIND_ALIASES = {"lmstudio": "openai", "lm-studio": "openai", "lm_studio": "openai",
+                 "vllm": "openai", "llamacpp": "openai", "llama.cpp": "openai"}
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
 
 @dataclass(frozen=True, slots=True)
 class RoutingConfig:
+    """How prompts are routed (``routing:``)."""
+
     default_provider: str = "auto"
     escalation_threshold: float = 0.7
     confidence_scoring: bool = True
@@ -29,6 +55,8 @@ class RoutingConfig:
 
 @dataclass(frozen=True, slots=True)
 class BackendConfig:
+    """One server (an entry of ``backends:``); ``name`` is its key there."""
+
     name: str
     kind: str
     endpoint: str
@@ -45,17 +73,23 @@ class BackendConfig:
 
 @dataclass(frozen=True, slots=True)
 class HealthConfig:
+    """Background probing (``health:``), in seconds."""
+
     interval: float = 30.0
     timeout: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
 class UIConfig:
+    """The terminal UI (``ui:``)."""
+
     theme: str = "hybrid-dark"
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
+    """The whole validated configuration."""
+
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     backends: dict[str, BackendConfig] = field(default_factory=dict)
     health: HealthConfig = field(default_factory=HealthConfig)
@@ -90,3 +124,459 @@ def default_backends() -> dict[str, BackendConfig]:
             timeout=30.0,
         ),
     }
+
+
+def default_config(*, env: Mapping[str, str] | None = None) -> Config:
+    """The built-in defaults (equal to ``config.example.yaml``), plus ``OLLAMA_HOST`` if set."""
+    return _apply_ollama_host(Config(backends=default_backends()), env, explicit=())
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *,
+                env: Mapping[str, str] | None = None) -> Config:
+    """Find, read and validate the configuration; see the module docstring for the order."""
+    env = os.environ if env is None else env
+    if path is None and env.get("HYBRID_TUI_CONFIG"):
+        path = env["HYBRID_TUI_CONFIG"]
+    if path is None:
+        from hybrid_tui.locations import config_file
+
+        candidate = config_file()
+        if not candidate.is_file():
+            return default_config(env=env)
+        path = candidate
+    file = Path(path).expanduser()
+    return parse_config_text(_read(file), path=file, env=env)
+
+
+def parse_config_text(text: str, *, path: Path | None = None,
+                      env: Mapping[str, str] | None = None) -> Config:
+    """Validate YAML text as a config (``path`` is only used in messages and ``source``)."""
+    shown = str(path) if path is not None else "<config>"
+    if "\x00" in text:
+        raise ConfigError("file contains NUL bytes (is it a binary file?)", path=shown)
+    data = _parse_yaml(text, shown)
+    if data is None:  # empty, or only comments: the defaults
+        return replace(default_config(env=env), source=path)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"the top level must be a mapping of sections (routing, backends, health, ui), "
+            f"got {_describe(data)}", path=shown)
+    return _Validator(shown, env).config(data, source=path)
+
+
+# --------------------------------------------------------------------------- reading + YAML
+
+
+def _read(file: Path) -> str:
+    shown = str(file)
+    try:
+        if not file.exists():
+            raise ConfigError("config file not found", path=shown)
+        if file.is_dir():
+            raise ConfigError("is a directory, not a config file", path=shown)
+        if file.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"file is larger than {MAX_CONFIG_BYTES:,} bytes", path=shown)
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the file: {exc.strerror or exc}", path=shown) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (bad byte at offset {exc.start})", path=shown) from None
+
+
+class _Map(dict):
+    """A YAML mapping that remembers the line of each key (for messages)."""
+
+    lines: dict[Any, int]
+
+
+def _parse_yaml(text: str, shown: str) -> Any:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader whose mappings refuse duplicate keys and keep line numbers."""
+
+    def construct_map(loader: Loader, node: Any) -> Any:
+        data = _Map()
+        data.lines = {}
+        yield data
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+                seen.add(key_node.value)
+        loader.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node)
+            if not isinstance(key, str | int | float | bool | None):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key must be a plain word", key_node.start_mark)
+            data[key] = loader.construct_object(value_node)
+            data.lines[key] = key_node.start_mark.line + 1
+
+    Loader.add_constructor("tag:yaml.org,2002:map", construct_map)
+    try:
+        return yaml.load(text, Loader=Loader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "'\\t'" in problem:
+            problem += " (indent with spaces, not tabs)"
+        raise ConfigError(f"YAML syntax error{where}: {problem}", path=shown) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"YAML error: {str(exc).splitlines()[0]}", path=shown) from None
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _describe(value: Any) -> str:
+    """A short phrase for a value of the wrong type: ``a string ('10')``."""
+    if value is None or isinstance(value, bool):
+        return "nothing (null)" if value is None else f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value if len(value) <= 40 else value[:37] + '...'!r})"
+    return {list: "a list", dict: "a mapping", _Map: "a mapping"}.get(
+        type(value), f"a {type(value).__name__}")
+
+
+def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (expected one of: {', '.join(options)})" if options else ""
+
+
+def _keys(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in ("name", "source"))
+
+
+_SECTIONS = ("routing", "backends", "health", "ui")
+_ROUTING_KEYS, _BACKEND_KEYS = _keys(RoutingConfig), _keys(BackendConfig)
+_HEALTH_KEYS, _UI_KEYS = _keys(HealthConfig), _keys(UIConfig)
+_MISSING = object()
+
+
+class _Validator:
+    """Turns parsed YAML into a :class:`Config`, raising one :class:`ConfigError` at a time."""
+
+    def __init__(self, shown: str, env: Mapping[str, str] | None) -> None:
+        self.shown = shown
+        self.env = env
+
+    def fail(self, key: str | None, problem: str, line: int | None = None) -> ConfigError:
+        if line is not None:
+            problem = f"{problem} (line {line})"
+        return ConfigError(problem, path=self.shown, key=key)
+
+    def section(self, data: dict, name: str, prefix: str | None,
+                allowed: tuple[str, ...]) -> dict:
+        """``data[name]`` as a mapping (missing or null -> ``{}``); unknown keys refused."""
+        value = data.get(name)
+        key = f"{prefix}.{name}" if prefix else name
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping, got {_describe(value)}", _line(data, name))
+        self.known(value, key, allowed)
+        return value
+
+    def known(self, data: dict, key: str | None, allowed: tuple[str, ...]) -> None:
+        for k in data:
+            if not isinstance(k, str):
+                raise self.fail(key, f"keys must be words, got {_describe(k)}", _line(data, k))
+            if k not in allowed:
+                raise self.fail(key, f"unknown key {k!r}{_suggest(k, allowed)}", _line(data, k))
+
+    # ---- scalar checks: ``default`` when the key is absent, else the clean value or raise
+
+    def get(self, data: dict, name: str, prefix: str) -> tuple[Any, str, int | None]:
+        return data.get(name, _MISSING), f"{prefix}.{name}", _line(data, name)
+
+    def number(self, data: dict, name: str, prefix: str, default: float, *,
+               low: float | None = None, high: float | None = None,
+               positive: bool = False) -> float:
+        value, key, line = self.get(data, name, prefix)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"expected a number, got {_describe(value)}", line)
+        if not math.isfinite(value):
+            raise self.fail(key, f"must be a finite number, got {value}", line)
+        if positive and value <= 0:
+            raise self.fail(key, f"must be greater than 0, got {value}", line)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise self.fail(key, f"must be between {low:g} and {high:g}, got {value}", line)
+        return float(value)
+
+    def integer(self, data: dict, name: str, prefix: str, default: int, *, minimum: int) -> int:
+        value, key, line = self.get(data, name, prefix)
+        if value is _MISSING:
+            return default
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"expected a whole number, got {_describe(value)}", line)
+        if value < minimum:
+            raise self.fail(key, f"must be at least {minimum}, got {value}", line)
+        return value
+
+    def boolean(self, data: dict, name: str, prefix: str, default: bool) -> bool:
+        value, key, line = self.get(data, name, prefix)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {_describe(value)}", line)
+        return value
+
+    def string(self, data: dict, name: str, prefix: str, default: str,
+               options: tuple[str, ...] = (), what: str = "") -> str:
+        """A non-empty string; with ``options``, one of them (``what`` names the kind)."""
+        value, key, line = self.get(data, name, prefix)
+        if value is _MISSING:
+            return default
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected a string, got {_describe(value)}", line)
+        if not value.strip():
+            raise self.fail(key, "must not be empty", line)
+        if options and value.strip() not in options:
+            raise self.fail(key, f"unknown {what} {value!r}{_suggest(value, options)}", line)
+        return value.strip()
+
+    def words(self, data: dict, name: str, prefix: str,
+              default: tuple[str, ...]) -> tuple[str, ...]:
+        value, key, line = self.get(data, name, prefix)
+        if value is _MISSING:
+            return default
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            hint = f" (write [{value}])" if isinstance(value, str) else ""
+            raise self.fail(key, f"expected a list of strings, got {_describe(value)}{hint}",
+                            line)
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                raise self.fail(f"{key}[{i}]", f"expected a non-empty string, got "
+                                f"{_describe(item)}", line)
+        return tuple(item.strip() for item in value)
+
+    # ---- sections
+
+    def config(self, data: dict, *, source: Path | None) -> Config:
+        self.known(data, None, _SECTIONS)
+        backends, explicit = self.backends(data)
+        routing = self.routing(data, backends)
+        h, hd = self.section(data, "health", None, _HEALTH_KEYS), HealthConfig()
+        health = HealthConfig(
+            interval=self.number(h, "interval", "health", hd.interval, positive=True),
+            timeout=self.number(h, "timeout", "health", hd.timeout, positive=True),
+        )
+        u = self.section(data, "ui", None, _UI_KEYS)
+        ui = UIConfig(theme=self.string(u, "theme", "ui", UIConfig().theme))
+        config = Config(routing=routing, backends=backends, health=health, ui=ui, source=source)
+        return _apply_ollama_host(config, self.env, explicit=explicit)
+
+    def routing(self, data: dict, backends: dict[str, BackendConfig]) -> RoutingConfig:
+        r = self.section(data, "routing", None, _ROUTING_KEYS)
+        d = RoutingConfig()
+        provider = self.string(r, "default_provider", "routing", d.default_provider)
+        if provider != "auto" and provider not in backends:
+            options = ["auto", *backends]
+            raise self.fail("routing.default_provider", f"unknown provider {provider!r}"
+                            f"{_suggest(provider, options)}", _line(r, "default_provider"))
+        return RoutingConfig(
+            default_provider=provider,
+            escalation_threshold=self.number(r, "escalation_threshold", "routing",
+                                             d.escalation_threshold, low=0.0, high=1.0),
+            confidence_scoring=self.boolean(r, "confidence_scoring", "routing",
+                                            d.confidence_scoring),
+            learning_enabled=self.boolean(r, "learning_enabled", "routing", d.learning_enabled),
+        )
+
+    def backends(self, data: dict) -> tuple[dict[str, BackendConfig], tuple[str, ...]]:
+        """The backends (a given mapping replaces the defaults) and the names whose endpoint
+        the file sets explicitly (``OLLAMA_HOST`` must not override those)."""
+        value = data.get("backends")
+        if value is None:
+            return default_backends(), ()
+        if not isinstance(value, dict):
+            raise self.fail("backends", f"expected a mapping of name -> backend, got "
+                            f"{_describe(value)}", _line(data, "backends"))
+        if not value:
+            raise self.fail("backends", "no backends configured; list at least one",
+                            _line(data, "backends"))
+        out: dict[str, BackendConfig] = {}
+        explicit: list[str] = []
+        for name, body in value.items():
+            out[name] = self.backend(value, name, body)
+            if isinstance(body, dict) and "endpoint" in body:
+                explicit.append(name)
+        if not any(b.enabled for b in out.values()):
+            raise self.fail("backends", "every backend is disabled; enable at least one",
+                            _line(data, "backends"))
+        return out, tuple(explicit)
+
+    def backend(self, parent: dict, name: Any, body: Any) -> BackendConfig:
+        line = _line(parent, name)
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise self.fail("backends", f"invalid backend name {name!r} (use letters, digits, "
+                            "'-', '_' or '.')", line)
+        key = f"backends.{name}"
+        if name in RESERVED_NAMES:
+            raise self.fail(key, f"{name!r} is reserved (it means a routing mode); pick "
+                            "another name", line)
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise self.fail(key, f"expected a mapping, got {_describe(body)}", line)
+        self.known(body, key, _BACKEND_KEYS)
+        builtin = default_backends().get(name)
+        if "kind" in body:
+            if isinstance(body["kind"], str) and body["kind"] in _KIND_ALIASES:
+                raise self.fail(f"{key}.kind", f"unknown kind {body['kind']!r} (did you mean "
+                                f"{_KIND_ALIASES[body['kind']]!r}?)", _line(body, "kind"))
+            kind = self.string(body, "kind", key, "", KINDS, "kind")
+        elif builtin is not None:
+            kind = builtin.kind
+        else:
+            raise self.fail(key, "missing required key 'kind' (openai or ollama)", line)
+        # omitted fields come from the built-in backend of that name, else from its kind's
+        base = builtin if builtin is not None and builtin.kind == kind else _kind_template(kind)
+        if "endpoint" not in body and base is not builtin:
+            raise self.fail(key, "missing required key 'endpoint' (e.g. http://localhost:8000)",
+                            line)
+        endpoint = base.endpoint
+        if "endpoint" in body:
+            endpoint = self.endpoint(body, key, kind)
+        api_key_env = None
+        if "api_key_env" in body and body["api_key_env"] is not None:
+            api_key_env = self.string(body, "api_key_env", key, "")
+            if not _ENV_NAME_RE.match(api_key_env):
+                # never echo the value: it may be the key itself, pasted in by mistake
+                raise self.fail(f"{key}.api_key_env", "must be the NAME of an environment "
+                                "variable holding the key (e.g. LMSTUDIO_API_KEY), not the key",
+                                _line(body, "api_key_env"))
+        return BackendConfig(
+            name=name,
+            kind=kind,
+            endpoint=endpoint,
+            enabled=self.boolean(body, "enabled", key, base.enabled),
+            tier=self.string(body, "tier", key, base.tier, TIERS, "tier"),
+            models=self.words(body, "models", key, base.models),
+            task_types=self.words(body, "task_types", key, base.task_types),
+            max_concurrent=self.integer(body, "max_concurrent", key, base.max_concurrent,
+                                        minimum=1),
+            timeout=self.number(body, "timeout", key, base.timeout, positive=True),
+            api_key_env=api_key_env,
+        )
+
+    def endpoint(self, body: dict, key: str, kind: str) -> str:
+        value = self.string(body, "endpoint", key, "")
+        try:
+            return normalize_endpoint(value, kind=kind)
+        except ValueError as exc:
+            raise self.fail(f"{key}.endpoint", str(exc), _line(body, "endpoint")) from None
+
+
+def _kind_template(kind: str) -> BackendConfig:
+    """Defaults for a backend of ``kind`` under another name: the built-in one of that kind,
+    with no model preference (the first model the server lists is used)."""
+    base = next(b for b in default_backends().values() if b.kind == kind)
+    return replace(base, models=())
+
+
+def _line(data: dict, key: Any) -> int | None:
+    lines = getattr(data, "lines", None)
+    return lines.get(key) if lines else None
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+def normalize_endpoint(value: str, *, kind: str = "openai") -> str:
+    """An http(s) base URL without a trailing ``/`` (nor ``/v1`` for OpenAI-compatible
+    servers, which the client adds itself). Raises ValueError with a one-line reason."""
+    value = value.strip()
+    if any(c.isspace() for c in value):
+        raise ValueError(f"must not contain spaces: {value!r}")
+    if "://" not in value:
+        raise ValueError(f"no scheme in {value!r} (did you mean 'http://{value}'?)")
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+    try:
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError(f"invalid port in {value!r}") from None
+    if not host:
+        raise ValueError(f"no host in {value!r}")
+    if parts.username is not None or parts.password is not None:
+        # not echoed: it holds a secret
+        raise ValueError("must not contain a user name or password (use api_key_env)")
+    if parts.query or parts.fragment:
+        raise ValueError(f"must not have a query or fragment: {value!r}")
+    base = f"{parts.scheme.lower()}://{parts.netloc}{parts.path}".rstrip("/")
+    if kind == "openai" and base.endswith("/v1"):
+        base = base[: -len("/v1")]
+    return base
+
+
+def insecure_endpoint(endpoint: str) -> bool:
+    """True for plain http to another machine: prompts and replies travel unencrypted."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "http" or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def parse_ollama_host(value: str) -> str:
+    """``OLLAMA_HOST`` as Ollama reads it: scheme optional (http), port optional (11434, or
+    80/443 when a scheme is given), and a bind-all address means this machine."""
+    value = value.strip().rstrip("/")
+    scheme, sep, rest = value.partition("://")
+    default_port = 11434
+    if not sep:
+        scheme, rest = "http", value
+    elif scheme.lower() not in ("http", "https"):
+        raise ValueError(f"must be host[:port] or an http(s) URL, got {value!r}")
+    else:
+        default_port = 443 if scheme.lower() == "https" else 80
+    if rest.count(":") > 1 and "[" not in rest:  # a bare IPv6 address such as "::"
+        rest = f"[{rest}]"
+    try:
+        parts = urlsplit(f"{scheme.lower()}://{rest}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError(f"invalid host or port in {value!r}") from None
+    if host in (None, "", "0.0.0.0", "::"):
+        host = "127.0.0.1" if host != "::" else "::1"
+    netloc = f"[{host}]" if ":" in host else host
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{netloc}:{port or default_port}{path}"
+
+
+def _apply_ollama_host(config: Config, env: Mapping[str, str] | None,
+                       *, explicit: tuple[str, ...]) -> Config:
+    """Point the built-in ``ollama`` backend at ``$OLLAMA_HOST`` unless the file sets it."""
+    env = os.environ if env is None else env
+    raw = (env.get("OLLAMA_HOST") or "").strip()
+    b = config.backends.get("ollama")
+    if not raw or b is None or b.kind != "ollama" or "ollama" in explicit:
+        return config
+    try:
+        endpoint = parse_ollama_host(raw)
+    except ValueError as exc:
+        raise ConfigError(str(exc), path="$OLLAMA_HOST") from None
+    backends = dict(config.backends)
+    backends["ollama"] = replace(b, endpoint=endpoint)
+    return replace(config, backends=backends)

@@ -1,30 +1,297 @@
-"""The polling health monitor.
+"""The polling health monitor: what every backend looks like right now, without ever
+blocking a prompt.
 
-CONTRACT (implemented by the router helper):
+Each backend has its own schedule: probed every ``interval`` seconds, all due backends at
+once and concurrently, each probe bounded by ``timeout``. A failed request
+(:meth:`HealthMonitor.mark_failed`) marks a backend down at once and brings its next probe
+forward to ``RETRY_AFTER_FAILURE`` seconds, doubling while it keeps failing, never beyond
+``interval``. Listeners hear about every change and every finished probe, on the monitor's
+event loop.
 
-    @dataclass(frozen=True) class BackendState:
-        name: str; endpoint: str; kind: str; tier: str
-        status: str            # "unknown" | "up" | "down" | "degraded"
-        latency_ms: float | None
-        version: str | None
-        models: tuple[ModelInfo, ...]
-        loaded: tuple[str, ...]
-        chosen_model: str | None     # what the router would use (Backend.pick_model)
-        last_checked: float | None   # time.time() of the last completed probe
-        next_check: float | None     # time.time() when the next poll is due
-        last_error: str | None
-        error_kind: str | None
+CONTRACT (kept; fields and methods may be added, never renamed or removed):
 
-    class HealthMonitor:
-        def __init__(self, backends: dict[str, Backend], *, interval: float, timeout: float)
-        async def start(self) -> None        # first poll of all, concurrently, then every interval
-        async def stop(self) -> None
-        async def refresh(self, names: Iterable[str] | None = None) -> dict[str, BackendState]
-        def states(self) -> dict[str, BackendState]
-        def state(self, name: str) -> BackendState
-        def mark_failed(self, name: str, error: str, kind: str | None = None) -> None
-            # a failed request marks the backend down at once and schedules a sooner re-probe
-        def mark_ok(self, name: str) -> None
-        def add_listener(self, callback: Callable[[BackendState], None]) -> None
-            # called (same event loop) whenever a state changes or a probe completes
+    BackendState: name, endpoint, kind, tier, status ("unknown" | "up" | "down" | "degraded"),
+        latency_ms, version, models, loaded, chosen_model, last_checked, next_check,
+        last_error, error_kind; added: detail, failures, available
+    HealthMonitor(backends, *, interval, timeout): start(), stop(), refresh(names=None),
+        states(), state(name), mark_failed(name, error, kind=None), mark_ok(name),
+        add_listener(callback); added: remove_listener, note_models, running
 """
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from hybrid_tui.backends.base import Backend, HealthReport, ModelInfo
+
+log = logging.getLogger(__name__)
+
+#: seconds until a backend that just failed a request is probed again (at most ``interval``)
+RETRY_AFTER_FAILURE = 5.0
+#: a probe slower than this marks the backend degraded
+SLOW_PROBE_MS = 2000.0
+
+STATUSES = ("unknown", "up", "down", "degraded")
+
+
+@dataclass(frozen=True, slots=True)
+class BackendState:
+    """One backend as last seen."""
+
+    name: str
+    endpoint: str
+    kind: str
+    tier: str
+    #: "unknown" (not probed yet) | "up" | "down" | "degraded" (up, but see ``detail``)
+    status: str = "unknown"
+    latency_ms: float | None = None
+    version: str | None = None
+    models: tuple[ModelInfo, ...] = ()
+    loaded: tuple[str, ...] = ()
+    #: what the router would use (``Backend.pick_model``)
+    chosen_model: str | None = None
+    #: time.time() of the last completed probe
+    last_checked: float | None = None
+    #: time.time() when the next poll is due
+    next_check: float | None = None
+    last_error: str | None = None
+    error_kind: str | None = None
+    #: why the backend is degraded, in words
+    detail: str | None = None
+    #: failed requests and probes in a row (cleared by a success)
+    failures: int = 0
+
+    @property
+    def available(self) -> bool:
+        """Worth sending a prompt to: anything but down."""
+        return self.status != "down"
+
+
+def state_from_report(
+    backend: Backend, report: HealthReport, *, checked: float, next_check: float | None
+) -> BackendState:
+    """The state one probe shows, before ``failures`` is carried over."""
+    cfg = backend.config
+    base = BackendState(
+        name=cfg.name,
+        endpoint=cfg.endpoint,
+        kind=cfg.kind,
+        tier=cfg.tier,
+        latency_ms=report.latency_ms,
+        version=report.version,
+        models=report.models,
+        loaded=report.loaded,
+        last_checked=checked,
+        next_check=next_check,
+    )
+    if not report.ok:
+        return replace(
+            base,
+            status="down",
+            last_error=report.error or "health probe failed",
+            error_kind=report.error_kind or "other",
+        )
+    chosen = backend.pick_model(report.models)
+    problems = []
+    if chosen is None:
+        problems.append("no chat model listed")
+    elif report.loaded and chosen not in report.loaded:
+        problems.append(f"{chosen} is not loaded (the first reply will be slow)")
+    if report.latency_ms is not None and report.latency_ms > SLOW_PROBE_MS:
+        problems.append(f"slow to answer ({report.latency_ms:.0f} ms)")
+    return replace(
+        base,
+        status="degraded" if problems else "up",
+        chosen_model=chosen,
+        detail="; ".join(problems) or None,
+    )
+
+
+class HealthMonitor:
+    """Polls every backend on its own schedule; never raises out of a probe."""
+
+    def __init__(self, backends: dict[str, Backend], *, interval: float, timeout: float) -> None:
+        self.backends = dict(backends)
+        self.interval = interval
+        self.timeout = timeout
+        self._states = {
+            name: BackendState(
+                name=name, endpoint=b.config.endpoint, kind=b.config.kind, tier=b.config.tier
+            )
+            for name, b in self.backends.items()
+        }
+        self._due: dict[str, float] = {}  # loop time of each backend's next poll
+        self._inflight: dict[str, asyncio.Task[BackendState]] = {}
+        self._listeners: list[Callable[[BackendState], None]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- reading -------------------------------------------------------------------------
+
+    def states(self) -> dict[str, BackendState]:
+        """Every backend's state, in config order."""
+        return dict(self._states)
+
+    def state(self, name: str) -> BackendState:
+        return self._states[name]
+
+    def add_listener(self, callback: Callable[[BackendState], None]) -> None:
+        """Call ``callback(state)`` whenever a state changes or a probe completes."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[BackendState], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(callback)
+
+    # -- polling -------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self) -> None:
+        """Probe every backend now (concurrently), then keep polling in the background."""
+        if self.running:
+            return
+        await self.refresh()
+        self._task = asyncio.create_task(self._poll(), name="hybrid-tui health")
+
+    async def stop(self) -> None:
+        """Stop polling and cancel probes in flight."""
+        task, self._task = self._task, None
+        tasks = [t for t in (task, *self._inflight.values()) if t is not None]
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._inflight.clear()
+
+    async def refresh(self, names: Iterable[str] | None = None) -> dict[str, BackendState]:
+        """Probe ``names`` (default: all) now, concurrently; returns every state.
+
+        A probe already in flight for a backend is joined rather than repeated.
+        """
+        wanted = list(self.backends) if names is None else [n for n in names if n in self.backends]
+        tasks = [self._probe_task(name) for name in wanted]
+        if tasks:
+            await asyncio.gather(*(asyncio.shield(t) for t in tasks), return_exceptions=True)
+        return self.states()
+
+    def mark_failed(self, name: str, error: str, kind: str | None = None) -> None:
+        """A request to ``name`` failed: down now, probed again soon."""
+        old = self._states.get(name)
+        if old is None:
+            return
+        soon = self._retry_delay(old.failures + 1)
+        self._set(
+            replace(
+                old,
+                status="down",
+                last_error=error,
+                error_kind=kind or "error",
+                failures=old.failures + 1,
+                next_check=time.time() + soon,
+            )
+        )
+        self._schedule(name, soon)
+
+    def mark_ok(self, name: str) -> None:
+        """A request to ``name`` succeeded: clear a down state without waiting for a probe."""
+        old = self._states.get(name)
+        if old is None:
+            return
+        if old.status in ("down", "unknown") or old.failures:
+            status = "up" if old.status in ("down", "unknown") else old.status
+            self._set(replace(old, status=status, last_error=None, error_kind=None, failures=0))
+
+    def note_models(self, name: str, models: Iterable[ModelInfo]) -> None:
+        """Record a model list fetched outside a probe (the router asks when it has none)."""
+        old = self._states.get(name)
+        if old is None:
+            return
+        models = tuple(models)
+        chosen = self.backends[name].pick_model(models)
+        loaded = tuple(m.name for m in models if m.loaded)
+        self._set(replace(old, models=models, loaded=loaded, chosen_model=chosen))
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _probe_task(self, name: str) -> asyncio.Task[BackendState]:
+        task = self._inflight.get(name)
+        if task is None or task.done():
+            task = asyncio.create_task(self._probe(name), name=f"hybrid-tui probe {name}")
+            self._inflight[name] = task
+        return task
+
+    async def _probe(self, name: str) -> BackendState:
+        backend = self.backends[name]
+        try:
+            try:
+                # the backend bounds its own probe; this is a backstop for one that does not
+                async with asyncio.timeout(self.timeout + 1.0):
+                    report = await backend.health(timeout=self.timeout)
+            except TimeoutError:
+                report = HealthReport(
+                    ok=False, error=f"no answer within {self.timeout:g} s", error_kind="timeout"
+                )
+            except Exception as exc:  # a broken backend must not stop the monitor
+                log.exception("health probe of %s raised", name)
+                report = HealthReport(ok=False, error=str(exc) or type(exc).__name__)
+            now = time.time()
+            failures = 0 if report.ok else self._states[name].failures + 1
+            wait = self.interval if report.ok else self._retry_delay(failures)
+            new = state_from_report(backend, report, checked=now, next_check=now + wait)
+            new = replace(new, failures=failures)
+            self._schedule(name, wait)
+            self._set(new, force=True)
+            return new
+        finally:
+            if self._inflight.get(name) is asyncio.current_task():
+                del self._inflight[name]
+
+    def _retry_delay(self, failures: int) -> float:
+        """Seconds until a failing backend is probed again: 5, 10, 20 ... up to ``interval``."""
+        return min(self.interval, RETRY_AFTER_FAILURE * 2 ** min(max(failures - 1, 0), 6))
+
+    def _schedule(self, name: str, delay: float) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        due = loop.time() + delay
+        if name not in self._due or due < self._due[name] or delay >= self.interval:
+            self._due[name] = due
+        self._wake.set()
+
+    async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            due = [n for n in self.backends if self._due.get(n, now) <= now]
+            if due:
+                for name in due:
+                    # the probe reschedules itself; this keeps one probe per backend per turn
+                    self._due[name] = now + self.interval
+                    self._probe_task(name)
+                continue
+            next_due = min(self._due.values(), default=now + self.interval)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, next_due - now)):
+                    await self._wake.wait()
+
+    def _set(self, state: BackendState, *, force: bool = False) -> None:
+        old = self._states.get(state.name)
+        self._states[state.name] = state
+        if force or old != state:
+            for callback in list(self._listeners):
+                try:
+                    callback(state)
+                except Exception:
+                    log.exception("health listener failed")

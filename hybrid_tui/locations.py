@@ -42,7 +42,7 @@ def ensure_data_dir() -> Path:
 
 
 def builtin_themes_dir() -> Path:
-    """The YAML themes shipped with the app (repo ``themes/``, installed as ``hybrid_tui.themes``)."""
+    """Shipped YAML themes: repo ``themes/``, installed as ``hybrid_tui.themes``."""
     import importlib.util
 
     spec = importlib.util.find_spec("hybrid_tui.themes")

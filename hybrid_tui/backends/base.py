@@ -95,8 +95,8 @@ class Backend(ABC):
         return self.config.name
 
     @abstractmethod
-    async def health(self) -> HealthReport:
-        """Probe the server (bounded by the client's/health timeout). Never raises."""
+    async def health(self, timeout: float = 5.0) -> HealthReport:
+        """Probe the server, all of it bounded by ``timeout`` seconds. Never raises."""
 
     @abstractmethod
     async def models(self) -> list[ModelInfo]:

@@ -20,4 +20,413 @@ CONTRACT (implemented by the router helper):
             # context: (label, text) pairs, e.g. files from --context
             # history: earlier turns as chat messages (chat-style sessions)
             # Events per hybrid_tui.events. Closing the iterator / cancelling closes the stream.
+        # added: candidates() -> list[Candidate]; route(prompt, context, force) ->
+        #        (Classification, Choice) without sending; limiters: {name: FifoLimiter};
+        #        learner: Learner; store: Store | None; submit raises UsageError at once
+        #        for a force that names no enabled backend or tier.
+
+One prompt: classify -> decide -> pick the model -> stream (through the backend's FIFO
+concurrency limit) -> on a failure before the first token, fall back to the next backend ->
+score -> maybe escalate a weak fast-tier reply to the strong tier -> record the outcome.
 """
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+
+import httpx
+
+from hybrid_tui.backends import Backend, Message, StreamStats, TextDelta, make_backend
+from hybrid_tui.config import Config
+from hybrid_tui.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    NoModelAvailable,
+)
+from hybrid_tui.events import Decision, Done, Error, Escalation, Event, Fallback, Token
+from hybrid_tui.health import HealthMonitor
+from hybrid_tui.router.classify import Classification, classify
+from hybrid_tui.router.decide import Candidate, Choice, check_force, decide
+from hybrid_tui.router.learn import Learner
+from hybrid_tui.router.limiter import FifoLimiter
+from hybrid_tui.router.messages import build_messages, nobody_answered
+from hybrid_tui.router.score import score
+from hybrid_tui.store import OutcomeStore, Store
+
+log = logging.getLogger(__name__)
+
+#: the shared client's defaults; backends set their own per-request deadlines on top
+CLIENT_TIMEOUT = httpx.Timeout(connect=3.0, read=60.0, write=30.0, pool=None)
+CLIENT_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+
+
+@dataclass(slots=True)
+class _Reply:
+    """One backend's reply as it streams: text pieces, reasoning size, the final stats."""
+
+    backend: str
+    model: str
+    parts: list[str] = field(default_factory=list)
+    reasoning_chars: int = 0
+    stats: StreamStats | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+class RouterService:
+    """Routes prompts to backends and streams back :mod:`hybrid_tui.events`."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        client: httpx.AsyncClient | None = None,
+        store: OutcomeStore | None = None,
+        poll: bool = True,
+    ) -> None:
+        self.config = config
+        self._owns_client = client is None
+        self.client = client or httpx.AsyncClient(timeout=CLIENT_TIMEOUT, limits=CLIENT_LIMITS)
+        self.backends: dict[str, Backend] = {
+            name: make_backend(cfg, self.client) for name, cfg in config.backends.items()
+        }
+        enabled = {n: b for n, b in self.backends.items() if b.config.enabled}
+        self.health = HealthMonitor(
+            enabled, interval=config.health.interval, timeout=config.health.timeout
+        )
+        self.limiters = {
+            n: FifoLimiter(max(1, b.config.max_concurrent)) for n, b in enabled.items()
+        }
+        routing = config.routing
+        self._owns_store = store is None and routing.learning_enabled
+        self.store: Store | None = Store() if self._owns_store else store
+        self.learner = Learner(
+            self.store, enabled=routing.learning_enabled, threshold=routing.escalation_threshold
+        )
+        self.poll = poll
+        self._model_lookups: dict[str, asyncio.Task[str]] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Probe every backend once, then keep polling (when ``poll``)."""
+        if self.poll:
+            await self.health.start()
+        else:
+            await self.health.refresh()
+
+    async def aclose(self) -> None:
+        """Stop polling; close the HTTP client and the store if this service made them."""
+        await self.health.stop()
+        lookups = list(self._model_lookups.values())
+        self._model_lookups.clear()
+        for task in lookups:
+            task.cancel()
+        await asyncio.gather(*lookups, return_exceptions=True)
+        if self._owns_client:
+            await self.client.aclose()
+        if self._owns_store and self.store is not None:
+            self.store.close()
+
+    async def __aenter__(self) -> RouterService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- routing -------------------------------------------------------------------------
+
+    def candidates(self) -> list[Candidate]:
+        """Every enabled backend as the decision sees it now."""
+        out = []
+        for name, state in self.health.states().items():
+            cfg = self.backends[name].config
+            out.append(Candidate(name, cfg.tier, cfg.task_types, state.status, state.chosen_model))
+        return out
+
+    def route(
+        self, prompt: str, context: Sequence[tuple[str, str]] = (), force: str | None = None
+    ) -> tuple[Classification, Choice]:
+        """The classification and decision for ``prompt``, without sending anything."""
+        cls = classify(prompt, context)
+        stats = self.learner.stats(cls.task_type, cls.complexity)
+        choice = decide(
+            cls,
+            self.candidates(),
+            force=_normal_force(force),
+            default_provider=self.config.routing.default_provider,
+            history=stats,
+        )
+        return cls, choice
+
+    def submit(
+        self,
+        prompt: str,
+        context: Sequence[tuple[str, str]] = (),
+        history: Sequence[Message] = (),
+        force: str | None = None,
+    ) -> AsyncIterator[Event]:
+        """Stream the events for one prompt (see :mod:`hybrid_tui.events`).
+
+        Raises :class:`~hybrid_tui.errors.UsageError` at once when ``force`` names no
+        enabled backend or tier. Closing the returned iterator closes the HTTP stream.
+        """
+        force = _normal_force(force)
+        check_force(force, self.candidates())
+        return self._run(prompt, tuple(context), tuple(history), force)
+
+    async def _run(
+        self,
+        prompt: str,
+        context: tuple[tuple[str, str], ...],
+        history: tuple[Message, ...],
+        force: str | None,
+    ) -> AsyncIterator[Event]:
+        cls, choice = self.route(prompt, context, force)
+        messages = build_messages(prompt, context, history)
+        name = choice.backend
+        model, problem = await self._model_for(name)
+        yield Decision(
+            backend=name,
+            model=model or "",
+            task_type=cls.task_type,
+            complexity=cls.complexity,
+            reason=choice.reason,
+            forced=choice.forced,
+            signals=choice.signals,
+        )
+
+        failures: dict[str, BackendError] = {}
+        while True:
+            reply = _Reply(name, model or "")
+            try:
+                if problem is not None:
+                    raise problem
+                async with aclosing(self._stream(reply, messages)) as tokens:
+                    async for token in tokens:
+                        yield token
+                break
+            except BackendError as exc:
+                failures[name] = exc
+                self.health.mark_failed(name, exc.message, _failure_kind(exc))
+                self._record(cls, reply, None, failed=True)
+                if reply.parts or exc.partial:
+                    # Mid-stream failover (a later issue) continues here: the next backend gets
+                    # the messages plus the partial reply as an assistant prefix.
+                    yield Error(
+                        message=f"{name} failed mid-reply: {exc.message}",
+                        backend=name,
+                        kind=exc.kind,
+                        partial=reply.text or exc.partial,
+                    )
+                    return
+                nxt = self._fallback(cls, failures)
+                if nxt is None:
+                    yield Error(message=self._nobody_message(failures), kind="unavailable")
+                    return
+                previous, name = name, nxt.backend
+                model, problem = await self._model_for(name)
+                yield Fallback(
+                    from_backend=previous,
+                    to_backend=name,
+                    model=model or "",
+                    reason=f"{previous} failed ({exc.message}); {nxt.reason}",
+                )
+
+        done = self._done(cls, prompt, reply, escalated=False)
+        strong = self._escalation_target(choice, reply, done)
+        self._record(cls, reply, done.confidence, escalated=strong is not None)
+        yield done
+        if strong is None:
+            return
+
+        threshold = self.config.routing.escalation_threshold
+        model, problem = await self._model_for(strong)
+        yield Escalation(
+            from_backend=reply.backend,
+            to_backend=strong,
+            model=model or "",
+            confidence=done.confidence or 0.0,
+            threshold=threshold,
+            reason=f"{reply.backend}'s reply scored {done.confidence:.2f} < {threshold:.2f}; "
+            f"asking the strong tier ({strong})",
+        )
+        second = _Reply(strong, model or "")
+        try:
+            if problem is not None:
+                raise problem
+            async with aclosing(self._stream(second, messages)) as tokens:
+                async for token in tokens:
+                    yield token
+        except BackendError as exc:
+            self.health.mark_failed(strong, exc.message, _failure_kind(exc))
+            self._record(cls, second, None, failed=True)
+            yield Error(
+                message=f"escalation to {strong} failed: {exc.message}",
+                backend=strong,
+                kind=exc.kind,
+                partial=second.text or exc.partial,
+            )
+            return
+        final = self._done(cls, prompt, second, escalated=True)
+        self._record(cls, second, final.confidence)
+        yield final
+
+    # -- steps ---------------------------------------------------------------------------
+
+    async def _stream(self, reply: _Reply, messages: list[Message]) -> AsyncIterator[Token]:
+        """Stream one reply through the backend's limiter, one Token per text delta."""
+        name = reply.backend
+        backend = self.backends[name]
+        async with self.limiters[name].slot():
+            reply.started = time.perf_counter()
+            try:
+                async with aclosing(backend.stream_chat(messages, reply.model)) as items:
+                    async for item in items:
+                        if isinstance(item, TextDelta):
+                            if item.reasoning:
+                                reply.reasoning_chars += len(item.text)
+                            elif item.text:
+                                reply.parts.append(item.text)
+                                yield Token(item.text, name)
+                        elif isinstance(item, StreamStats):
+                            reply.stats = item
+            except BackendError:
+                raise
+            except Exception as exc:  # a bug below must not become a traceback for the user
+                log.exception("stream from %s failed unexpectedly", name)
+                detail = f"unexpected error: {type(exc).__name__}: {exc}"
+                raise BackendError(detail, backend=name, partial=reply.text) from exc
+        self.health.mark_ok(name)
+
+    async def _model_for(self, name: str) -> tuple[str | None, BackendError | None]:
+        """The model to ask ``name`` for, from the last probe or (once) its model list."""
+        state = self.health.state(name)
+        if state.chosen_model:
+            return state.chosen_model, None
+        task = self._model_lookups.get(name)
+        if task is None or task.done():
+            task = asyncio.create_task(self._lookup_model(name))
+            self._model_lookups[name] = task
+        try:
+            return await asyncio.shield(task), None
+        except BackendError as exc:
+            return None, exc
+
+    async def _lookup_model(self, name: str) -> str:
+        backend = self.backends[name]
+        timeout = self.config.health.timeout
+        try:
+            async with asyncio.timeout(timeout):
+                models = await backend.models()
+        except TimeoutError:
+            raise BackendTimeout(
+                f"the model list did not come within {timeout:g} s", backend=name
+            ) from None
+        except BackendError:
+            raise
+        except Exception as exc:
+            raise BackendError(f"could not list models: {exc}", backend=name) from exc
+        self.health.note_models(name, models)
+        model = backend.pick_model(models)
+        if model is None:
+            raise NoModelAvailable("the server lists no chat model", backend=name)
+        return model
+
+    def _fallback(self, cls: Classification, failures: dict[str, BackendError]) -> Choice | None:
+        """The best backend not yet tried and not down, or None."""
+        left = [c for c in self.candidates() if c.name not in failures and c.available]
+        if not left:
+            return None
+        stats = self.learner.stats(cls.task_type, cls.complexity)
+        return decide(cls, left, history=stats)
+
+    def _escalation_target(self, choice: Choice, reply: _Reply, done: Done) -> str | None:
+        """The strong backend to re-ask when a fast reply scored low and the user did not
+        force anything; else None."""
+        threshold = self.config.routing.escalation_threshold
+        if choice.forced or done.confidence is None or done.confidence >= threshold:
+            return None
+        if self.backends[reply.backend].config.tier != "fast":
+            return None
+        for c in self.candidates():
+            if c.tier == "strong" and c.available and c.name != reply.backend:
+                return c.name
+        return None
+
+    def _done(self, cls: Classification, prompt: str, reply: _Reply, *, escalated: bool) -> Done:
+        text = reply.text
+        stats = reply.stats
+        confidence: float | None = None
+        notes: tuple[str, ...] = ()
+        ttft = stats.ttft_ms if stats else None
+        rate = stats.tokens_per_s if stats else None
+        if self.config.routing.confidence_scoring:
+            confidence, notes = score(
+                text, ttft_ms=ttft, tokens_per_s=rate, task_type=cls.task_type, prompt=prompt
+            )
+        return Done(
+            backend=reply.backend,
+            model=(stats.model if stats and stats.model else reply.model),
+            ttft_ms=ttft,
+            tokens=stats.tokens if stats else len(reply.parts),
+            tokens_per_s=rate,
+            confidence=confidence,
+            escalated=escalated,
+            total_ms=stats.total_ms if stats else (time.perf_counter() - reply.started) * 1000,
+            text=text,
+            task_type=cls.task_type,
+            complexity=cls.complexity,
+            finish_reason=stats.finish_reason if stats else None,
+            confidence_notes=notes,
+            warnings=stats.warnings if stats else (),
+        )
+
+    def _record(
+        self,
+        cls: Classification,
+        reply: _Reply,
+        confidence: float | None,
+        *,
+        escalated: bool = False,
+        failed: bool = False,
+    ) -> None:
+        stats = reply.stats
+        self.learner.record(
+            task_type=cls.task_type,
+            complexity=cls.complexity,
+            backend=reply.backend,
+            model=reply.model,
+            confidence=confidence,
+            escalated=escalated,
+            failed=failed,
+            ttft_ms=stats.ttft_ms if stats else None,
+            tokens_per_s=stats.tokens_per_s if stats else None,
+        )
+
+    def _nobody_message(self, failures: dict[str, BackendError]) -> str:
+        states = self.health.states()
+        return nobody_answered(
+            {n: (self.backends[n].config.kind, self.backends[n].config.endpoint) for n in states},
+            failures,
+            {n: (s.last_error, s.error_kind) for n, s in states.items()},
+        )
+
+
+def _failure_kind(exc: BackendError) -> str:
+    """The health monitor's word for a failure: how a connect failed, else the error kind."""
+    return exc.reason if isinstance(exc, BackendUnavailable) else exc.kind
+
+
+def _normal_force(force: str | None) -> str | None:
+    return None if force in (None, "", "auto") else force

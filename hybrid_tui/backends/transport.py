@@ -1,0 +1,324 @@
+"""The HTTP side both backend kinds share: URLs, auth, JSON GETs, probes and the stream loop.
+
+The stream loop owns the timing rules. ``config.timeout`` bounds everything up to the first
+non-empty text (connect, the status line, which Ollama withholds while a model loads, and the
+first chunk); after that each read must bring bytes within ``stall_timeout``. The deadlines
+cover only the awaits on the socket, never the consumer's time between items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import re
+import time
+from abc import abstractmethod
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from hybrid_tui.backends.base import Backend, HealthReport, StreamItem, StreamStats
+from hybrid_tui.backends.deadline import ReadDeadline
+from hybrid_tui.backends.http_errors import (
+    health_kind,
+    http_error,
+    one_line,
+    parse_error_body,
+    transport_error,
+)
+from hybrid_tui.errors import (
+    BackendError,
+    BackendTimeout,
+    ProtocolError,
+    StreamError,
+    TruncatedStream,
+)
+
+if TYPE_CHECKING:
+    from hybrid_tui.backends.stream_parsers import StreamParser
+    from hybrid_tui.config import BackendConfig
+
+#: connect fast, wait as long as the first-token deadline allows for the rest
+STREAM_TIMEOUT = httpx.Timeout(connect=3.0, read=None, write=30.0, pool=None)
+DEFAULT_STALL_TIMEOUT = 30.0
+#: how long to read on after the end marker so the connection can be reused
+DRAIN_TIMEOUT = 0.5
+ERROR_BODY_LIMIT = 64 * 1024
+EMPTY_REPLY = "empty reply (possible context overflow)"
+
+_USERINFO = re.compile(r"//[^/@]*@")
+
+
+def normalise_endpoint(endpoint: str, api_suffixes: tuple[str, ...] = ()) -> str:
+    """The server root: no trailing ``/`` and none of ``api_suffixes`` (e.g. ``/v1``)."""
+    base = endpoint.strip().rstrip("/")
+    for suffix in api_suffixes:
+        if base.lower().endswith(suffix):
+            base = base[: -len(suffix)].rstrip("/")
+    return base
+
+
+def model_key(name: str) -> str:
+    """A model name for comparison: lower case, no ``:latest`` tag, no ``@quant`` suffix."""
+    key = name.strip().lower()
+    key = key.split("@", 1)[0]
+    return key.removesuffix(":latest")
+
+
+def same_model(served: str, requested: str) -> bool:
+    """True when ``served`` names the requested model (``publisher/`` prefixes allowed)."""
+    a, b = model_key(served), model_key(requested)
+    return a == b or a.endswith("/" + b) or b.endswith("/" + a)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class HTTPBackend(Backend):
+    """A backend spoken to over HTTP with the shared ``httpx.AsyncClient``."""
+
+    #: path endings users may include in ``endpoint`` that are stripped to find the root
+    api_suffixes: tuple[str, ...] = ()
+
+    def __init__(self, config: BackendConfig, client: httpx.AsyncClient) -> None:
+        super().__init__(config, client)
+        self.base_url = normalise_endpoint(config.endpoint, self.api_suffixes)
+        #: seconds allowed between chunks once text has started (``stall_timeout`` option)
+        self.stall_timeout = DEFAULT_STALL_TIMEOUT
+
+    @property
+    def where(self) -> str:
+        """The endpoint for messages, without any credentials in it."""
+        return _USERINFO.sub("//", self.base_url)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def headers(self) -> dict[str, str]:
+        """Request headers: the bearer token from ``config.api_key_env`` when that is set."""
+        env = self.config.api_key_env
+        key = os.environ.get(env) if env else None
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    # ---- probes ---------------------------------------------------------------------------
+
+    async def health(self, timeout: float = 5.0) -> HealthReport:
+        """Probe the server within ``timeout`` s. Never raises: failures give ``ok=False``."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.probe(timeout)
+        except TimeoutError:
+            return HealthReport(
+                ok=False, error=f"no answer within {timeout:g} s", error_kind="timeout"
+            )
+        except BackendError as exc:
+            return HealthReport(ok=False, error=exc.message, error_kind=health_kind(exc))
+        except Exception as exc:  # a server answering nonsense must not crash the monitor
+            detail = one_line(f"{type(exc).__name__}: {exc}")
+            return HealthReport(ok=False, error=f"unexpected answer: {detail}", error_kind="other")
+
+    @abstractmethod
+    async def probe(self, timeout: float) -> HealthReport:
+        """One health probe; may raise typed errors (``health`` turns them into a report)."""
+
+    async def get_json(self, path: str, timeout: float) -> Any:
+        """GET ``path`` and return its JSON. Raises typed errors for every failure."""
+        try:
+            resp = await self.client.get(self.url(path), headers=self.headers(), timeout=timeout)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, backend=self.name, where=self.where) from exc
+        if resp.status_code >= 400:
+            raise http_error(resp.status_code, resp.content, backend=self.name)
+        try:
+            data = json.loads(resp.content)
+        except ValueError:
+            raise ProtocolError(
+                f"GET {path} answered with something that is not JSON", backend=self.name
+            ) from None
+        if isinstance(data, dict) and data.get("error"):
+            raise http_error(resp.status_code, resp.content, backend=self.name)
+        return data
+
+    # ---- streaming ------------------------------------------------------------------------
+
+    def pop_stall_timeout(self, options: dict[str, Any]) -> float:
+        """Take our own ``stall_timeout`` option out of ``options`` (never sent to servers)."""
+        value = options.pop("stall_timeout", None)
+        return float(value) if value else self.stall_timeout
+
+    async def stream(
+        self,
+        path: str,
+        body: dict[str, Any],
+        parser: StreamParser,
+        requested_model: str,
+        stall_timeout: float,
+    ) -> AsyncIterator[StreamItem]:
+        """POST ``body`` and yield the parsed reply, then one ``StreamStats``."""
+        loop = asyncio.get_running_loop()
+        start = time.perf_counter()
+        deadline = loop.time() + self.config.timeout
+        parts: list[str] = []  # reply text so far, kept for errors' ``partial``
+        first: float | None = None
+        last = start
+        chunks = 0
+        async with contextlib.AsyncExitStack() as stack:
+            response, body_json = await self._open(stack, path, body, deadline)
+            # aiter_raw skips httpx's decoder layers; they are needed only for compression
+            if "content-encoding" in response.headers:
+                raw = response.aiter_bytes()
+            else:
+                raw = response.aiter_raw()
+            timer = ReadDeadline()
+            stack.callback(timer.close)
+            at_eof = False
+            while not parser.finished and not at_eof:
+                if body_json is not None:  # the server ignored stream: true
+                    items, at_eof = parser.feed_object(body_json), True
+                else:
+                    limit = deadline if first is None else loop.time() + stall_timeout
+                    try:
+                        data = await timer.wait(anext(raw), limit)
+                    except StopAsyncIteration:
+                        items, at_eof = parser.close(), True
+                    except TimeoutError:
+                        raise self._timeout(first is None, stall_timeout, parts) from None
+                    except httpx.HTTPError as exc:
+                        raise transport_error(
+                            exc,
+                            backend=self.name,
+                            where=self.where,
+                            partial="".join(parts),
+                            streaming=True,
+                        ) from exc
+                    else:
+                        items = parser.feed(data)
+                if items:
+                    last = time.perf_counter()
+                    if first is None:
+                        first = last
+                    chunks += len(items)
+                    for item in items:
+                        if not item.reasoning:
+                            parts.append(item.text)
+                        yield item
+            if parser.error is not None:
+                raise StreamError(
+                    f"the server reported an error mid-reply: {parser.error}",
+                    backend=self.name,
+                    partial="".join(parts),
+                )
+            if not parser.done:
+                raise TruncatedStream(
+                    "the reply ended without its end marker (connection closed early)",
+                    backend=self.name,
+                    partial="".join(parts),
+                )
+            end = time.perf_counter()
+            if not at_eof:
+                await _drain(raw)
+        yield self._stats(parser, requested_model, start, first, last, end, chunks, bool(parts))
+
+    async def _open(
+        self, stack: contextlib.AsyncExitStack, path: str, body: dict[str, Any], deadline: float
+    ) -> tuple[httpx.Response, dict[str, Any] | None]:
+        """Send the request; return the open response and, for a plain JSON reply, its body."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                response = await stack.enter_async_context(
+                    self.client.stream(
+                        "POST",
+                        self.url(path),
+                        json=body,
+                        headers=self.headers(),
+                        timeout=STREAM_TIMEOUT,
+                    )
+                )
+                ctype = response.headers.get("content-type", "")
+                if response.status_code < 400 and not ctype.startswith("application/json"):
+                    return response, None
+                raw = await _read_limited(response)
+        except TimeoutError:
+            raise self._timeout(True, 0.0, []) from None
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, backend=self.name, where=self.where) from exc
+        if response.status_code >= 400:
+            raise http_error(response.status_code, raw, backend=self.name)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or data.get("error"):
+            # a 200 that carries an error body (LM Studio context overflow) or junk
+            if isinstance(data, dict):
+                raise http_error(response.status_code, raw, backend=self.name)
+            msg = parse_error_body(raw).message
+            raise ProtocolError(f"unexpected reply body: {msg}", backend=self.name)
+        return response, data
+
+    def _timeout(self, before_first: bool, stall: float, parts: list[str]) -> BackendTimeout:
+        if before_first:
+            msg = f"no first token within {self.config.timeout:g} s (model loading or server busy?)"
+        else:
+            msg = f"the reply stalled: nothing for {stall:g} s"
+        return BackendTimeout(msg, backend=self.name, partial="".join(parts))
+
+    def _stats(
+        self,
+        parser: StreamParser,
+        requested_model: str,
+        start: float,
+        first: float | None,
+        last: float,
+        end: float,
+        chunks: int,
+        has_content: bool,
+    ) -> StreamStats:
+        tokens = parser.completion_tokens if parser.completion_tokens is not None else chunks
+        span = last - first if first is not None else 0.0
+        warnings: list[str] = []
+        if parser.malformed:
+            warnings.append(f"skipped {plural(parser.malformed, 'malformed line')}")
+        served = parser.model or requested_model
+        if parser.model and requested_model and not same_model(parser.model, requested_model):
+            warnings.append(f"server answered with model {served!r}, not {requested_model!r}")
+        if chunks == 0:
+            warnings.append(EMPTY_REPLY)
+        elif not has_content:
+            warnings.append("reply had reasoning but no answer text")
+        return StreamStats(
+            model=served,
+            ttft_ms=(first - start) * 1000 if first is not None else None,
+            total_ms=(end - start) * 1000,
+            tokens=tokens,
+            tokens_per_s=tokens / span if chunks >= 2 and span > 0 else None,
+            finish_reason=parser.finish_reason,
+            server_prompt_tokens=parser.prompt_tokens,
+            server_completion_tokens=parser.completion_tokens,
+            server_tokens_per_s=parser.server_tokens_per_s,
+            server_load_ms=parser.server_load_ms,
+            warnings=tuple(warnings),
+            extra=dict(parser.extra),
+        )
+
+
+async def _read_limited(response: httpx.Response, limit: int = ERROR_BODY_LIMIT) -> bytes:
+    """Up to ``limit`` bytes of the body (error bodies can be whole HTML pages)."""
+    buf = bytearray()
+    async for data in response.aiter_bytes():
+        buf += data
+        if len(buf) >= limit:
+            break
+    return bytes(buf[:limit])
+
+
+async def _drain(raw: AsyncIterator[bytes]) -> None:
+    """Read to the end of the body, briefly, so the connection closes cleanly."""
+    with contextlib.suppress(TimeoutError, httpx.HTTPError):
+        async with asyncio.timeout(DRAIN_TIMEOUT):
+            async for _ in raw:
+                pass

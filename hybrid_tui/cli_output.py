@@ -1,0 +1,208 @@
+"""Rendering for the headless CLI: making untrusted text terminal-safe, the one-line reply
+summary, start-up hints, and the stderr console. Imports rich only when something is printed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from hybrid_tui.events import Decision, Done, Escalation, Fallback
+
+PROG = "hybrid-tui"
+#: table width when stdout is not a terminal
+PIPED_WIDTH = 160
+
+_ESC, _BEL, _ST8 = "\x1b", "\x07", "\x9c"
+#: 8-bit C1 introducers: CSI, and the string controls DCS, SOS, OSC, PM, APC
+_C1_CSI = "\x9b"
+_C1_STRINGS = "\x90\x98\x9d\x9e\x9f"
+#: after ESC, these start a control string that runs to BEL or ST (ESC \\)
+_ESC_STRINGS = "]PX^_"
+#: a control string longer than this is treated as never terminated: text shows again
+MAX_CONTROL_STRING = 4096
+
+_TEXT, _AFTER_ESC, _ESC_INTER, _CSI, _STRING, _STRING_ESC = range(6)
+
+
+class TerminalSanitizer:
+    """Removes terminal control sequences from streamed text, chunk by chunk.
+
+    Model output is untrusted: an escape sequence can clear the screen, set the window title,
+    plant a hyperlink or rewrite the clipboard. This drops CSI and other ESC sequences, OSC/DCS/
+    APC/PM/SOS strings (7- and 8-bit forms), C0 controls except newline and tab, carriage
+    returns, DEL and C1 controls. State survives between :meth:`feed` calls, so a sequence split
+    across two chunks is removed the same as a whole one.
+    """
+
+    def __init__(self) -> None:
+        self._state = _TEXT
+        self._string_len = 0
+
+    def feed(self, text: str) -> str:
+        """The printable part of ``text``, given everything fed before it."""
+        out: list[str] = []
+        for ch in text:
+            self._step(ch, out)
+        return "".join(out)
+
+    def _step(self, ch: str, out: list[str]) -> None:
+        state = self._state
+        if state == _TEXT:
+            self._text(ch, out)
+        elif state == _AFTER_ESC:
+            if ch == "[":
+                self._state = _CSI
+            elif ch in _ESC_STRINGS:
+                self._begin_string()
+            elif "\x20" <= ch <= "\x2f":
+                self._state = _ESC_INTER
+            elif "\x30" <= ch <= "\x7e":
+                self._state = _TEXT  # a two-character escape such as ESC c (reset)
+            else:
+                self._abort(ch, out)
+        elif state == _ESC_INTER:
+            if "\x30" <= ch <= "\x7e":
+                self._state = _TEXT
+            elif not "\x20" <= ch <= "\x2f":
+                self._abort(ch, out)
+        elif state == _CSI:
+            if "\x40" <= ch <= "\x7e":
+                self._state = _TEXT  # the final byte
+            elif not "\x20" <= ch <= "\x3f":
+                self._abort(ch, out)
+        elif state == _STRING:
+            self._string_len += 1
+            if ch in (_BEL, _ST8):
+                self._state = _TEXT
+            elif ch == _ESC:
+                self._state = _STRING_ESC
+            elif self._string_len > MAX_CONTROL_STRING:
+                self._state = _TEXT
+        else:  # _STRING_ESC: ESC \ ends the string; ESC anything-else starts a new sequence
+            self._state = _TEXT if ch == "\\" else _AFTER_ESC
+            if ch != "\\":
+                self._step(ch, out)
+
+    def _text(self, ch: str, out: list[str]) -> None:
+        code = ord(ch)
+        if ch == _ESC:
+            self._state = _AFTER_ESC
+        elif ch == _C1_CSI:
+            self._state = _CSI
+        elif ch in _C1_STRINGS:
+            self._begin_string()
+        elif ch in "\n\t" or (code >= 0x20 and code != 0x7F and not 0x80 <= code <= 0x9F):
+            out.append(ch)
+        # everything else (other C0 controls, \r, DEL, C1 controls) is dropped
+
+    def _begin_string(self) -> None:
+        self._state = _STRING
+        self._string_len = 0
+
+    def _abort(self, ch: str, out: list[str]) -> None:
+        """A malformed sequence: drop what was read of it and read ``ch`` as text."""
+        self._state = _TEXT
+        self._text(ch, out)
+
+
+def strip_control(text: str) -> str:
+    """``text`` without terminal control sequences (for one complete string)."""
+    return TerminalSanitizer().feed(text)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return "–"
+    return f"{ms / 1000:.1f} s" if ms >= 10_000 else f"{ms:.0f} ms"
+
+
+def fmt_rate(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.1f}"
+
+
+def fmt_confidence(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def fmt_size(size: int | None) -> str:
+    if not size:
+        return ""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
+def summary_line(
+    done: Done,
+    decision: Decision | None = None,
+    *,
+    fallback: Fallback | None = None,
+    escalation: Escalation | None = None,
+) -> str:
+    """The one stderr line after a reply: who answered, why, and how fast/how sure."""
+    parts = [done.backend, done.model]
+    if decision is not None and decision.reason:
+        parts.append(decision.reason)
+    parts += [
+        f"TTFT {fmt_ms(done.ttft_ms)}",
+        f"{fmt_rate(done.tokens_per_s)} tok/s",
+        f"confidence {fmt_confidence(done.confidence)}",
+    ]
+    if escalation is not None:
+        parts.append(f"escalated from {escalation.from_backend}")
+    if fallback is not None:
+        parts.append(f"fallback from {fallback.from_backend}")
+    return strip_control(" · ".join(p for p in parts if p))
+
+
+# --------------------------------------------------------------------------- consoles
+
+_consoles: dict[bool, Console] = {}
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A shared rich Console for stdout (tables) or stderr (messages); never reads markup."""
+    if stderr not in _consoles:
+        from rich.console import Console
+
+        # no file=: rich then writes to whatever sys.stdout/sys.stderr is at print time.
+        # Piped tables get room (rich would assume 80 columns) unless $COLUMNS says otherwise.
+        stream = sys.stderr if stderr else sys.stdout
+        piped = not stream.isatty() and "COLUMNS" not in os.environ
+        _consoles[stderr] = Console(stderr=stderr, highlight=False, soft_wrap=stderr,
+                                    width=PIPED_WIDTH if piped else None)
+    return _consoles[stderr]
+
+
+def message(text: str, *, style: str | None = None) -> None:
+    """One line on stderr (untrusted parts already in ``text`` are made safe here)."""
+    from rich.text import Text
+
+    console(stderr=True).print(Text(strip_control(text), style=style or ""))
+
+
+def error(text: str) -> None:
+    """``hybrid-tui: error: <text>`` on stderr, as one line."""
+    from rich.text import Text
+
+    line = Text(f"{PROG}: ")
+    line.append("error:", style="bold red")
+    line.append(" " + strip_control(" ".join(text.split("\n"))))
+    console(stderr=True).print(line)
+
+
+def write_json_line(obj: Any, out: TextIO | None = None) -> None:
+    """One JSON object on one line, flushed (a consumer can act on each event at once)."""
+    import json
+
+    stream = out or sys.stdout
+    stream.write(json.dumps(obj, default=str) + "\n")
+    stream.flush()

@@ -1,0 +1,65 @@
+"""A first-in, first-out concurrency limit per backend.
+
+``asyncio.Semaphore`` lets a newcomer take a slot that was just released ahead of tasks already
+waiting; here a released slot is handed straight to the oldest waiter, so requests start in the
+order they were submitted. Waiting never fails and has no deadline of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+
+
+class FifoLimiter:
+    """At most ``limit`` holders at once; the rest wait in arrival order."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.limit = limit
+        #: slots held now
+        self.active = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        """Requests queued for a slot."""
+        return sum(1 for f in self._waiters if not f.done())
+
+    async def acquire(self) -> None:
+        """Wait for a slot (FIFO). Cancelling while queued gives up the place in line."""
+        if self.active < self.limit and not self._waiters:
+            self.active += 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # the slot was handed over just as we were cancelled: pass it on
+            else:
+                with suppress(ValueError):
+                    self._waiters.remove(fut)
+            raise
+
+    def release(self) -> None:
+        """Give the slot to the oldest waiter, or free it."""
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)  # ``active`` stays: the slot changes hands
+                return
+        self.active -= 1
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """``async with limiter.slot():`` holds one slot for the block."""
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self.release()

@@ -1,0 +1,101 @@
+"""What the router says: the chat messages it sends, and the words it uses when it fails."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from hybrid_tui.backends.base import Message
+from hybrid_tui.errors import BackendError
+
+SYSTEM_PROMPT = (
+    "You are a careful coding assistant. Put code in fenced blocks tagged with the language, "
+    "keep explanations short, and say so plainly when you are unsure."
+)
+
+#: how to start each kind of server, for the "nothing could answer" message
+START_HINTS = {
+    "openai": "start LM Studio's server (Developer tab or `lms server start`)",
+    "ollama": "run `ollama serve`",
+}
+#: failure kinds that mean "the server is not running or not reachable"
+DOWN_KINDS = frozenset({"unavailable", "refused", "connect-timeout", "dns", "other", "error"})
+_USERINFO = re.compile(r"//[^/@]*@")
+
+
+def _fence(text: str) -> str:
+    """A backtick fence longer than any run of backticks inside ``text``."""
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return "`" * max(3, longest + 1)
+
+
+def context_block(context: Sequence[tuple[str, str]]) -> str:
+    """Context files as labelled fenced blocks, ready to go before the prompt."""
+    parts = []
+    for label, text in context:
+        fence = _fence(text)
+        body = text if text.endswith("\n") else text + "\n"
+        parts.append(f"File: {label}\n{fence}\n{body}{fence}\n")
+    return "\n".join(parts)
+
+
+def build_messages(
+    prompt: str,
+    context: Sequence[tuple[str, str]] = (),
+    history: Sequence[Message] = (),
+    *,
+    system: str | None = SYSTEM_PROMPT,
+) -> list[Message]:
+    """System prompt (unless the history brings its own), history, then context + prompt."""
+    messages: list[Message] = []
+    if system and not (history and history[0].get("role") == "system"):
+        messages.append({"role": "system", "content": system})
+    messages.extend({"role": m["role"], "content": m["content"]} for m in history)
+    content = prompt
+    if context:
+        content = f"{context_block(context)}\n{prompt}"
+    messages.append({"role": "user", "content": content})
+    return messages
+
+
+def hint(kind: str, error_kind: str | None, model: str | None = None) -> str | None:
+    """What the user can do about a failure of a backend of ``kind``, if anything."""
+    if error_kind in (None, *DOWN_KINDS):
+        return START_HINTS.get(kind)
+    if error_kind == "model-not-found":
+        if kind == "ollama":
+            return (
+                f"pull it: `ollama pull {model}`" if model else "pull the model with `ollama pull`"
+            )
+        return "download or load the model in LM Studio"
+    if error_kind == "no-model":
+        return "load a chat model" if kind == "openai" else "pull a chat model with `ollama pull`"
+    return None
+
+
+def nobody_answered(
+    backends: Mapping[str, tuple[str, str]],
+    failures: Mapping[str, BackendError],
+    last_errors: Mapping[str, tuple[str | None, str | None]],
+) -> str:
+    """One message naming every backend, why it could not answer, and how to fix that.
+
+    ``backends``: name -> (kind, endpoint); ``failures``: the errors of this request;
+    ``last_errors``: name -> (last error, its kind) from the health monitor.
+    """
+    parts = []
+    for name, (kind, endpoint) in backends.items():
+        exc = failures.get(name)
+        if exc is not None:
+            why, error_kind = exc.message, exc.kind
+        else:
+            why, error_kind = last_errors.get(name, (None, None))
+            why = why or "not reachable"
+        advice = hint(kind, error_kind)
+        state = "is down" if error_kind in (None, *DOWN_KINDS) else "failed"
+        where = _USERINFO.sub("//", endpoint)  # never show credentials
+        parts.append(f"{name} at {where} {state} ({why})" + (f"; {advice}" if advice else ""))
+    return "no backend could answer: " + ". ".join(parts) + "."

@@ -1,0 +1,202 @@
+"""The classifier: task types by whole words, complexity from its parts, and speed."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from hybrid_tui.router.classify import (
+    COMPLEXITIES,
+    PRIORITY,
+    TASK_TYPES,
+    Classification,
+    classify,
+)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "task_type"),
+    [
+        ("format this code", "format"),
+        ("Reformat this JSON please", "format"),
+        ("the output is badly formatted", "format"),
+        ("fix the indentation of this block", "format"),
+        ("prettify this html", "format"),
+        ("analyze this complex system architecture", "analysis"),
+        ("Analyse the results", "analysis"),
+        ("give me an analysis of this loop", "analysis"),
+        ("explain what this regex does", "analysis"),
+        ("review my pull request", "analysis"),
+        ("plan the next release", "planning"),
+        ("design a scalable distributed system", "planning"),
+        ("we need a roadmap for the migration", "planning"),
+        ("debug this function", "debugging"),
+        ("why does this crash?", "debugging"),
+        ("I get a traceback when I run it", "debugging"),
+        ("it doesn't work on Windows", "debugging"),
+        ("it doesn’t work on Windows", "debugging"),  # typographic apostrophe
+        ("refactor this class", "refactor"),
+        ("clean up this module", "refactor"),
+        ("rename the variable foo to bar", "edit"),
+        ("fix the typo in the docstring", "edit"),
+        ("change the return type to int", "edit"),
+        ("generate getters and setters for this class", "boilerplate"),
+        ("write unit tests for parse()", "boilerplate"),
+        ("add docstrings", "boilerplate"),
+        ("scaffold a flask app", "template"),
+        ("give me a template for a CLI tool", "template"),
+        ("write a quicksort", "template"),
+        ("hello there", "general"),
+        ("", "general"),
+    ],
+)
+def test_task_type(prompt: str, task_type: str) -> None:
+    assert classify(prompt).task_type == task_type
+
+
+@pytest.mark.parametrize(
+    ("prompt", "not_type"),
+    [
+        ("informat", "format"),  # a substring of a keyword is not the keyword
+        ("the formatter crashed", "format"),  # a formatter is a tool, not a request to format
+        ("write a static analyzer", "analysis"),
+        ("open it in the editor", "edit"),
+        ("a planet simulation", "planning"),
+        ("the testing framework pytest", "boilerplate"),
+        ("refactoring.guru has examples", "refactor"),
+        ("my_format_helper is slow", "format"),
+    ],
+)
+def test_substrings_do_not_match(prompt: str, not_type: str) -> None:
+    result = classify(prompt)
+    assert not_type not in result.matches, result.matches
+
+
+def test_hyphenated_compound_counts_its_parts() -> None:
+    result = classify("make this well-formatted")
+    assert result.task_type == "format"
+    assert result.matches["format"] == ("formatted",)
+
+
+def test_matches_record_the_words_in_order() -> None:
+    result = classify("Debug the crash, then fix the bug")
+    assert result.task_type == "debugging"
+    assert result.matches["debugging"] == ("debug", "crash", "fix", "bug")
+    assert result.type_scores["debugging"] == 10.0
+
+
+def test_ties_follow_the_fixed_priority() -> None:
+    # "why" (analysis 1) vs "fix" (debugging 1, edit 1): three-way tie at 1
+    result = classify("why fix")
+    tied = {t for t, s in result.type_scores.items() if s == 1}
+    assert tied == {"analysis", "debugging", "edit"}
+    assert result.task_type == min(tied, key=PRIORITY.index) == "debugging"
+
+
+def test_phrase_beats_its_first_word() -> None:
+    result = classify("do this across all files")
+    assert result.multi_file
+    assert result.contributions["multi-file words"] == 2.0
+
+
+@pytest.mark.parametrize(
+    ("prompt", "complexity"),
+    [
+        ("format this code", "simple"),
+        ("write a quicksort", "simple"),
+        ("just a quick one-liner to reverse a string", "simple"),
+        ("analyze this complex system architecture", "complex"),
+        ("design a scalable distributed system", "complex"),
+        ("explain the codebase", "medium"),
+        ("this stack trace comes from a race condition", "medium"),
+    ],
+)
+def test_complexity(prompt: str, complexity: str) -> None:
+    assert classify(prompt).complexity == complexity
+
+
+def test_quicksort_is_not_quick() -> None:
+    assert classify("write a quicksort").simplicity_words == ()
+    assert classify("write a quick sort").simplicity_words == ("quick",)
+
+
+def test_complexity_words_are_capped_and_listed() -> None:
+    result = classify("a complex complicated distributed concurrent scalable system")
+    assert result.contributions["complexity words"] == 4.0
+    assert result.complexity_words[:2] == ("complex", "complicated")
+
+
+def test_simplicity_words_lower_the_score() -> None:
+    plain = classify("refactor this parser across files")
+    simple = classify("refactor this small simple parser across files")
+    assert simple.complexity_score < plain.complexity_score
+    assert simple.contributions["simplicity words"] == -2.0
+
+
+def test_context_files_count_toward_complexity_and_multi_file() -> None:
+    one = classify("refactor this", [("a.py", "x = 1\n")])
+    two = classify("refactor this", [("a.py", "x = 1\n"), ("b.py", "y = 2\n")])
+    three = classify("refactor this", [(f"{n}.py", "z = 3\n") for n in "abc"])
+    assert "context files" not in one.contributions
+    assert two.contributions["context files"] == 1.0 and not two.multi_file
+    assert three.contributions["context files"] == 2.0 and three.multi_file
+    assert three.complexity_score == 2.5  # 2 (files) + 0.5 (refactor)
+    assert three.labels == frozenset({"refactor", "multi-file"})
+
+
+def test_context_text_does_not_choose_the_task_type() -> None:
+    result = classify("format this", [("log.txt", "error error traceback crash bug")])
+    assert result.task_type == "format"
+
+
+def test_context_size_counts() -> None:
+    result = classify("explain this", [("big.py", "x = 1\n" * 2000)])
+    assert result.contributions["context size"] == 1.0
+
+
+def test_long_prompts_and_several_questions_and_lists() -> None:
+    long = classify(" ".join(["word"] * 130))
+    assert long.contributions["prompt length"] == 2.0
+    questions = classify("what is this? and why? and how?")
+    assert questions.contributions["several questions"] == 1.0
+    listed = classify("build it:\n- a parser\n- a lexer\n- an emitter\n")
+    assert listed.contributions["listed requirements"] == 1.0
+
+
+def test_score_is_the_sum_of_contributions() -> None:
+    result = classify("Why does this complex async code hang? And how do I fix it?")
+    assert result.complexity_score == pytest.approx(sum(result.contributions.values()))
+
+
+def test_result_shape() -> None:
+    result = classify("analyze this complex system architecture")
+    assert isinstance(result, Classification)
+    assert result.task_type in TASK_TYPES and result.complexity in COMPLEXITIES
+    assert result.labels == frozenset({"analysis", "complex"})
+    signals = result.as_signals()
+    assert signals["matches"] == {"analysis": ["analyze"], "planning": ["architecture"]}
+    with pytest.raises(AttributeError):
+        result.task_type = "edit"  # type: ignore[misc]
+
+
+def test_huge_prompt_is_bounded() -> None:
+    result = classify("format " + "x " * 500_000 + " debug")
+    assert result.task_type == "format"  # only the start is scanned for keywords
+    assert result.contributions["prompt length"] == 2.0  # the length still counts in full
+
+
+def test_fast_enough() -> None:
+    prompts = [
+        "format this code",
+        "analyze this complex system architecture",
+        "Please refactor the module so the database access is separated from the handlers "
+        "and keep the public API unchanged; add tests for the new layer.",
+    ]
+    n = 2000
+    start = time.perf_counter()
+    for _ in range(n):
+        for p in prompts:
+            classify(p)
+    per_call = (time.perf_counter() - start) / (n * len(prompts))
+    assert per_call < 1e-3  # a generous sanity bound: typical is tens of µs

@@ -1,0 +1,160 @@
+"""The SQLite store: outcomes, sessions and turns, durability settings."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from hybrid_tui import locations
+from hybrid_tui.router.learn import Learner
+from hybrid_tui.store import Store
+
+
+def test_nothing_is_created_until_first_use() -> None:
+    store = Store()
+    assert store.path == locations.store_file()
+    assert not store.path.exists()
+    assert not locations.data_dir().exists()
+    assert store.last_session_id() is None
+    assert store.path.exists()
+    store.close()
+
+
+def test_wal_mode_and_integrity(tmp_path) -> None:
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.new_session()
+        assert store.integrity_check() == "ok"
+    conn = sqlite3.connect(tmp_path / "s.sqlite3")
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
+def test_outcome_stats_per_key(tmp_path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    for success in (True, True, False):
+        store.record_outcome(
+            task_type="refactor", complexity="medium", backend="ollama", success=success
+        )
+    store.record_outcome(
+        task_type="refactor", complexity="medium", backend="lmstudio", success=False
+    )
+    store.record_outcome(
+        task_type="refactor", complexity="simple", backend="lmstudio", success=True
+    )
+    store.record_outcome(task_type="edit", complexity="medium", backend="lmstudio", success=True)
+    assert store.outcome_stats("refactor", "medium") == {"lmstudio": (0, 1), "ollama": (2, 3)}
+    assert store.outcome_stats("refactor", "simple") == {"lmstudio": (1, 1)}
+    assert store.outcome_stats("planning", "complex") == {}
+    store.close()
+
+
+def test_outcomes_survive_reopening(tmp_path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as first:
+        first.record_outcome(
+            task_type="edit",
+            complexity="simple",
+            backend="lmstudio",
+            success=True,
+            model="qwen",
+            confidence=0.9,
+            ttft_ms=12.5,
+            tokens_per_s=40.0,
+        )
+    with Store(path) as second:
+        assert second.outcome_stats("edit", "simple") == {"lmstudio": (1, 1)}
+
+
+def test_sessions_and_turns(tmp_path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    assert store.last_session_id() is None
+    s1 = store.new_session()
+    s2 = store.new_session("second")
+    assert s2 > s1 and store.last_session_id() == s2
+
+    turn = store.save_turn(s2, None, prompt="hi", reply="", backend="lmstudio", status="streaming")
+    for partial in ("Hel", "Hello", "Hello!"):
+        assert store.save_turn(s2, turn, prompt="hi", reply=partial, status="streaming") == turn
+    store.save_turn(
+        s2,
+        turn,
+        prompt="hi",
+        reply="Hello!",
+        backend="lmstudio",
+        model="qwen",
+        status="done",
+        meta={"confidence": 0.9, "escalated": False},
+    )
+    other = store.save_turn(s2, None, prompt="again", reply="ok", status="done", meta={})
+    store.save_turn(s1, None, prompt="elsewhere", reply="", status="error")
+
+    turns = store.load_session(s2)
+    assert [t["id"] for t in turns] == [turn, other]
+    first = turns[0]
+    assert (first["prompt"], first["reply"], first["status"]) == ("hi", "Hello!", "done")
+    assert (first["backend"], first["model"]) == ("lmstudio", "qwen")
+    assert first["meta"] == {"confidence": 0.9, "escalated": False}
+    assert first["updated"] >= first["created"]
+    assert [t["prompt"] for t in store.load_session(s1)] == ["elsewhere"]
+    assert store.load_session(9999) == []
+    store.close()
+
+
+def test_save_turn_with_an_unknown_id_inserts_it(tmp_path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    session = store.new_session()
+    assert store.save_turn(session, 42, prompt="p", reply="r", status="done") == 42
+    assert [t["id"] for t in store.load_session(session)] == [42]
+    store.close()
+
+
+def test_untrusted_text_round_trips(tmp_path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    session = store.new_session()
+    nasty = "[bold red]x[/] \x1b]0;title\x07 \x1b[2J '); DROP TABLE turns; -- \x00 é 🙂"
+    turn = store.save_turn(session, None, prompt=nasty, reply=nasty, meta={"k": nasty})
+    loaded = store.load_session(session)[0]
+    assert loaded["id"] == turn
+    assert loaded["prompt"] == loaded["reply"] == loaded["meta"]["k"] == nasty
+    store.close()
+
+
+def test_learner_records_success_by_threshold(tmp_path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    learner = Learner(store, enabled=True, threshold=0.7)
+    key = {"task_type": "edit", "complexity": "medium", "backend": "lmstudio", "model": "m"}
+    assert learner.record(**key, confidence=0.9) is True
+    assert learner.record(**key, confidence=0.5) is False
+    assert learner.record(**key, confidence=0.9, escalated=True) is False
+    assert learner.record(**key, confidence=None, failed=True) is False
+    assert learner.stats("edit", "medium") == {"lmstudio": (1, 4)}
+    store.close()
+
+
+def test_learning_disabled_touches_nothing(tmp_path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    learner = Learner(store, enabled=False, threshold=0.7)
+    learner.record(task_type="edit", complexity="simple", backend="a", model="m", confidence=1.0)
+    assert learner.stats("edit", "simple") == {}
+    assert not store.path.exists()
+
+
+def test_learner_survives_an_unusable_store(tmp_path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    learner = Learner(Store(blocker / "s.sqlite3"), enabled=True, threshold=0.7)
+    assert learner.stats("edit", "simple") == {}
+    assert learner.record(
+        task_type="edit", complexity="simple", backend="a", model="m", confidence=0.9
+    )
+
+
+def test_foreign_key_on_turns(tmp_path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save_turn(12345, None, prompt="p", reply="r")
+    store.close()
