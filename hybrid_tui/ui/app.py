@@ -1,0 +1,416 @@
+"""The full-screen app: a thin view over the shared :class:`RouterService`.
+
+Layout: header; the "nothing is up" banner; the conversation with the prompt and the
+forced-backend control under it; the health sidebar on the right; the routing log across
+the bottom; the footer. Prompt running lives in :mod:`hybrid_tui.ui.runner`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.theme import Theme
+from textual.widgets import DataTable, Footer, Header, Static
+
+from hybrid_tui import locations
+from hybrid_tui.config import Config
+from hybrid_tui.ui import prefs
+from hybrid_tui.ui.actions import SessionActions
+from hybrid_tui.ui.commands import HybridCommands
+from hybrid_tui.ui.persist import FLUSH_EVERY, TranscriptWriter
+from hybrid_tui.ui.runner import TurnRunner, restore_turn, turn_record
+from hybrid_tui.ui.screens.decision import DecisionScreen
+from hybrid_tui.ui.screens.help import HelpScreen
+from hybrid_tui.ui.themes import DEFAULT_THEME, load_themes
+from hybrid_tui.ui.widgets.banner import DownBanner
+from hybrid_tui.ui.widgets.conversation import Conversation
+from hybrid_tui.ui.widgets.health import HealthSidebar
+from hybrid_tui.ui.widgets.prompt import ForceToggle, PromptInput
+from hybrid_tui.ui.widgets.routing_log import RoutingLog
+from hybrid_tui.ui.widgets.turn import Figures, TurnView, same_figures
+
+log = logging.getLogger(__name__)
+
+_OWN = object()  # "open the default store yourself"
+IDLE_HINT = Content.styled(
+    "Enter send · ctrl+j new line · ↑↓ earlier prompts · esc stop · ctrl+p commands",
+    "$text-muted",
+)
+
+
+def default_service(config: Config, store: Any) -> Any:
+    """A :class:`RouterService` sharing the app's store (one SQLite connection)."""
+    from hybrid_tui.router.service import RouterService
+
+    return RouterService(config, store=store)
+
+
+class HybridApp(SessionActions, App[int]):
+    """The TUI. It builds, starts and closes its router service (``service_factory``) and
+    store, unless given a running ``service`` or a ``store`` (None: do not save).
+
+    ``clock`` gives every displayed wall time and age, ``figures`` filters every displayed
+    timing figure: tests replace both to make snapshots deterministic.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "hybrid-tui"
+    COMMANDS = App.COMMANDS | {HybridCommands}
+    BINDINGS = [
+        Binding("escape", "cancel", "Stop reply"),
+        Binding("ctrl+b", "cycle_force", "Backend", priority=True),
+        Binding("ctrl+r", "refresh_health", "Refresh", priority=True),
+        Binding("ctrl+l", "toggle_log", "Log", priority=True),
+        Binding("ctrl+e", "export_log", "Export log", priority=True),
+        Binding("ctrl+s", "toggle_sidebar", "Sidebar", priority=True),
+        Binding("f1", "help", "Help"),
+    ]
+
+    banner: DownBanner
+    conversation: Conversation
+    prompt_input: PromptInput
+    force_toggle: ForceToggle
+    hint: Static
+    sidebar: HealthSidebar
+    routing_log: RoutingLog
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        service: Any | None = None,
+        service_factory: Callable[[Config, Any], Any] | None = None,
+        store: Any = _OWN,
+        demo: bool = False,
+        resume: bool = False,
+        clock: Callable[[], float] = time.time,
+        figures: Figures = same_figures,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.service = service
+        self._service_factory = service_factory or default_service
+        self._owns_service = service is None
+        self._store_arg = store
+        self.store: Any | None = None
+        self.demo = demo
+        self.resume = resume
+        self.clock = clock
+        self.figures = figures
+        self.runner = TurnRunner(self)
+        self.writer = TranscriptWriter(None, None)
+        self._resume_records: list[dict[str, Any]] = []
+        self._turns = 0
+        self._seen_status: dict[str, str] = {}
+        self._theme_names: list[str] = []
+        self.ui_state = prefs.UIState()
+        #: every notification shown, as "title: message" (the session's visible error log)
+        self.notices: list[str] = []
+        if demo:
+            self.sub_title = "DEMO · simulated LM Studio + Ollama on loopback"
+
+    def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:  # type: ignore[override]
+        """Show a notification and keep it in :attr:`notices`."""
+        self.notices.append(f"{title}: {message}" if title else message)
+        super().notify(message, title=title, **kwargs)
+
+    # -- layout ----------------------------------------------------------------------------
+
+    @property
+    def backends(self) -> list[Any]:
+        return self.config.enabled_backends()
+
+    @property
+    def force_choices(self) -> list[str]:
+        return ["auto", *(b.name for b in self.backends)]
+
+    def compose(self) -> ComposeResult:
+        # Widgets are kept as attributes: app.query_one() searches only the active screen, and
+        # tokens keep arriving while a modal (help, decision detail) is on top.
+        backends = self.backends
+        interval = self.config.health.interval
+        self.banner = DownBanner(backends, interval, id="banner")
+        self.conversation = Conversation(id="conversation")
+        self.prompt_input = PromptInput(id="prompt")
+        self.force_toggle = ForceToggle([b.name for b in backends], id="force")
+        self.hint = Static(IDLE_HINT, id="hint")
+        self.sidebar = HealthSidebar(
+            [(b.name, b.endpoint, b.kind, b.tier) for b in backends],
+            interval=interval, clock=self.clock, figures=self.figures, id="sidebar",
+        )
+        self.routing_log = RoutingLog(id="log")
+        yield Header(icon="◆")
+        yield self.banner
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield self.conversation
+                with Horizontal(id="composer"):
+                    yield self.prompt_input
+                    yield self.force_toggle
+                yield self.hint
+            yield self.sidebar
+        yield self.routing_log
+        yield Footer()
+
+    # -- start and stop --------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        self._setup_themes()
+        default = self.config.routing.default_provider
+        if default in self.force_choices:
+            self.force_toggle.value = default
+        self._open_store()
+        if self.service is None:
+            self.service = self._make_service()
+        if self.service is not None:
+            for state in self.service.health.states().values():
+                self.on_health(state)
+            self.service.health.add_listener(self.on_health)
+            if self._owns_service:
+                self.run_worker(self._start_service(), name="service", group="service",
+                                exit_on_error=False)
+        self.set_interval(1.0, self.sidebar.tick, name="health-clock")
+        self.set_interval(FLUSH_EVERY, self.flush_transcript, name="transcript")
+        if self.resume:
+            await self._restore()
+        self.prompt_input.focus()
+
+    def _make_service(self) -> Any | None:
+        try:
+            return self._service_factory(self.config, self.store)
+        except Exception as exc:
+            self.notify(f"The router could not start: {exc}", severity="error", markup=False,
+                        timeout=30)
+            return None
+
+    async def _start_service(self) -> None:
+        try:
+            await self.service.start()
+        except Exception as exc:
+            log.exception("router start failed")
+            self.notify(f"The router could not start: {exc}", severity="error", markup=False)
+
+    def _open_store(self) -> None:
+        store = self._store_arg
+        if store is _OWN:
+            try:
+                from hybrid_tui.store import Store
+
+                path = locations.data_dir() / "demo.sqlite3" if self.demo else None
+                store = Store(path)
+            except Exception as exc:
+                self.notify(f"Transcripts are not saved: {exc}", severity="warning",
+                            markup=False)
+                store = None
+        self.store = store
+        self.writer, self._resume_records = TranscriptWriter.open(store, resume=self.resume)
+        if self.writer.failed:
+            self.notify(self.writer.failed, severity="warning", markup=False)
+
+    async def _restore(self) -> None:
+        records = self._resume_records
+        for record in records:
+            meta = record.get("meta") or {}
+            self._turns = max(self._turns + 1, int(meta.get("number") or 0))
+            turn = TurnView(record.get("prompt", ""), force=meta.get("force"),
+                            stamp=str(meta.get("stamp", "")), number=self._turns)
+            await self.conversation.add_turn(turn)
+            await restore_turn(turn, record, self.figures)
+            self.prompt_input.remember(turn.prompt)
+        if records:
+            self.notify(f"Resumed the last session: {len(records)} turns.", markup=False)
+        else:
+            self.notify("No earlier session to resume; starting a new one.", markup=False)
+
+    async def on_unmount(self) -> None:
+        if self.service is not None:
+            self.service.health.remove_listener(self.on_health)
+        self.runner.drop_queue()
+        problem = self.writer.flush_now()
+        if problem:
+            log.warning(problem)
+        if self.service is not None and self._owns_service:
+            try:
+                await self.service.aclose()
+            except Exception:
+                log.exception("closing the router failed")
+        if self._store_arg is _OWN and self.store is not None:
+            self.store.close()
+
+    # -- themes ----------------------------------------------------------------------------
+
+    def _setup_themes(self) -> None:
+        themes = load_themes()
+        for theme in themes.themes.values():
+            self.register_theme(theme)
+        self._theme_names = list(themes.themes)
+        for problem in themes.problems:
+            self.notify(f"Skipped theme file {problem}", title="Theme", severity="warning",
+                        markup=False, timeout=15)
+        self.ui_state = prefs.load_state()
+        wanted = self.ui_state.theme_for(self.config.ui.theme)
+        if wanted not in self.available_themes:
+            self.notify(f"Theme {wanted!r} not found; using {DEFAULT_THEME}.", title="Theme",
+                        severity="warning", markup=False)
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self.theme = wanted
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    @property
+    def theme_names(self) -> list[str]:
+        """Our YAML themes first, then Textual's own."""
+        rest = [name for name in self.available_themes if name not in self._theme_names]
+        return [*self._theme_names, *sorted(rest)]
+
+    def choose_theme(self, name: str) -> None:
+        self.theme = name
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self.routing_log.restyle()
+        for turn in self.conversation.turns:
+            turn.paint()
+        if theme.name == self.ui_state.theme:
+            return
+        self.ui_state = prefs.UIState(theme=theme.name, config_theme=self.config.ui.theme)
+        try:
+            prefs.save_state(self.ui_state)
+        except OSError as exc:
+            self.notify(f"Could not remember the theme: {exc}", severity="warning",
+                        markup=False)
+
+    # -- health ----------------------------------------------------------------------------
+
+    def on_health(self, state: Any) -> None:
+        """Health monitor listener (same loop): update the card, banner and notices."""
+        if not self.sidebar.is_attached:  # shutting down
+            return
+        try:
+            self.sidebar.update_state(state)
+            before = self._seen_status.get(state.name)
+            self._seen_status[state.name] = state.status
+            if before in ("up", "degraded") and state.status == "down":
+                self.notify(f"{state.name} is down: {state.last_error or 'no answer'}",
+                            severity="warning", markup=False)
+            elif before == "down" and state.status in ("up", "degraded"):
+                self.notify(f"{state.name} is back up.", markup=False)
+            names = [b.name for b in self.backends]
+            all_down = bool(names) and all(self._seen_status.get(n) == "down" for n in names)
+            self.banner.show_down(all_down)
+        except Exception:  # never let a view problem break the monitor
+            log.exception("health update failed")
+
+    # -- prompts ---------------------------------------------------------------------------
+
+    @on(PromptInput.Submitted)
+    async def _submitted(self, event: PromptInput.Submitted) -> None:
+        if not event.text.strip():
+            self.update_hint(Content.styled("Type a prompt first — nothing was sent.",
+                                            "$text-warning"))
+            return
+        self.prompt_input.remember(event.text)
+        self.prompt_input.clear()
+        await self.send(event.text)
+
+    async def send(self, text: str, force: str | None = None) -> TurnView:
+        """Queue ``text`` (forced to ``force``, else the control's value) and show it."""
+        self._turns += 1
+        turn = TurnView(
+            text,
+            force=force if force is not None else self.force_toggle.force,
+            stamp=time.strftime("%H:%M:%S", time.localtime(self.clock())),
+            number=self._turns,
+        )
+        await self.conversation.add_turn(turn)
+        self.persist(turn)
+        self.runner.enqueue(turn)
+        await self.flush_transcript()  # the prompt is on disk before any reply arrives
+        return turn
+
+    def persist(self, turn: TurnView) -> None:
+        self.writer.mark(turn.number, lambda: turn_record(turn))
+
+    async def flush_transcript(self) -> None:
+        problem = await self.writer.flush()
+        if problem:
+            self.notify(problem, severity="warning", markup=False)
+
+    def update_hint(self, message: Content | None = None) -> None:
+        """The line under the prompt: a transient message, or what is running/queued."""
+        if message is None:
+            running, queued = self.runner.running, len(self.runner.queue)
+            if running is None:
+                message = IDLE_HINT
+            else:
+                parts: list[str | tuple[str, str]] = [
+                    ("● ", "$text-accent"), f"answering prompt {running.number}"]
+                if queued:
+                    parts.append((f" · {queued} queued", "$text-warning"))
+                parts.append(("  ·  esc stops it", "$text-muted"))
+                message = Content.assemble(*parts)
+        self.hint.update(message, layout=False)  # always one line high
+
+    @property
+    def idle(self) -> bool:
+        """No prompt running or queued (tests wait for this)."""
+        return not self.runner.busy
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_cancel(self) -> None:
+        if not self.runner.cancel():
+            self.update_hint(Content.styled("Nothing is running.", "$text-muted"))
+
+    def action_cycle_force(self) -> None:
+        value = self.force_toggle.cycle()
+        self.update_hint(Content.assemble("Next prompts go to ",
+                                          ("Auto" if value == "auto" else value, "bold")))
+
+    def set_force(self, value: str) -> None:
+        self.force_toggle.value = value
+
+    async def action_refresh_health(self) -> None:
+        if self.service is None:
+            return
+        self.notify("Checking every backend…", timeout=2)
+        self.run_worker(self.service.health.refresh(), group="health", exit_on_error=False)
+
+    def action_toggle_log(self) -> None:
+        self.routing_log.display = not self.routing_log.display
+
+    def action_toggle_sidebar(self) -> None:
+        self.sidebar.display = not self.sidebar.display
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    @on(DataTable.RowSelected, "#log")
+    def _log_row_selected(self, event: DataTable.RowSelected) -> None:
+        entry = self.routing_log.entry_for(event.row_key.value)
+        if entry is not None:
+            self.push_screen(DecisionScreen(entry))
+
+
+def run_app(config: Config, *, demo: bool = False, resume: bool = False) -> int:
+    """Run the TUI until the user quits; returns the process exit code.
+
+    ``demo`` starts the built-in simulators first and points the app at them."""
+    sims = None
+    if demo:
+        from hybrid_tui.ui.demo import start_demo
+
+        sims, config = start_demo(config)
+    try:
+        app = HybridApp(config, demo=demo, resume=resume)
+        result = app.run()
+        return result if isinstance(result, int) else (app.return_code or 0)
+    finally:
+        if sims is not None:
+            sims.stop()

@@ -1,0 +1,1 @@
+"""Modal screens: the full routing decision, and help."""
