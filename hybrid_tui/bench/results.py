@@ -1,0 +1,103 @@
+"""Benchmark results, kept in the app's SQLite file (``locations.store_file()``) in tables of
+their own, so the router's learning can later weigh backends and models by measured pass
+rates. The tables are created on first use; the rest of the file belongs to
+:mod:`hybrid_tui.store`, which this module never touches.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hybrid_tui import locations
+
+if TYPE_CHECKING:
+    from hybrid_tui.bench.runner import ProblemResult
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS benchmark_runs (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    suite TEXT NOT NULL,
+    problems INTEGER NOT NULL,
+    sandbox TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS benchmark_results (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES benchmark_runs (id) ON DELETE CASCADE,
+    backend TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    task_id TEXT NOT NULL,
+    passed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    ttft_ms REAL,
+    tokens INTEGER,
+    tokens_per_s REAL,
+    total_ms REAL
+);
+CREATE INDEX IF NOT EXISTS benchmark_results_key ON benchmark_results (backend, model);
+"""
+
+
+class BenchmarkStore:
+    """Writes and summarises benchmark runs. One short-lived connection per call."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else locations.store_file()
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=10.0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(_SCHEMA)
+        return conn
+
+    def save_run(
+        self,
+        suite: str,
+        problems: int,
+        results: Iterable[ProblemResult],
+        sandbox: dict[str, Any] | None = None,
+    ) -> int:
+        """Store one run and its per-problem results; returns the run id."""
+        conn = self._connect()
+        try:
+            with conn:
+                cur = conn.execute(
+                    "INSERT INTO benchmark_runs (ts, suite, problems, sandbox) VALUES (?, ?, ?, ?)",
+                    (time.time(), suite, problems, json.dumps(sandbox or {})),
+                )
+                run_id = int(cur.lastrowid or 0)
+                conn.executemany(
+                    "INSERT INTO benchmark_results (run_id, backend, model, task_id, passed,"
+                    " status, detail, ttft_ms, tokens, tokens_per_s, total_ms)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (run_id, r.backend, r.model, r.task_id, int(r.passed), r.status,
+                         r.detail, r.ttft_ms, r.tokens, r.tokens_per_s, r.total_ms)
+                        for r in results
+                    ],
+                )  # fmt: skip
+            return run_id
+        finally:
+            conn.close()
+
+    def pass_rates(self, suite: str = "HumanEval") -> dict[tuple[str, str], tuple[int, int]]:
+        """``{(backend, model): (passed, attempted)}`` over every stored run of ``suite``."""
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                "SELECT r.backend, r.model, SUM(r.passed), COUNT(*) FROM benchmark_results r"
+                " JOIN benchmark_runs b ON b.id = r.run_id WHERE b.suite = ?"
+                " GROUP BY r.backend, r.model ORDER BY r.backend, r.model",
+                (suite,),
+            ).fetchall()
+        finally:
+            conn.close()
+        return {(b, m): (int(p or 0), int(n)) for b, m, p, n in rows}

@@ -1,0 +1,202 @@
+"""`hybrid-tui fine-tune` against the simulated Ollama: it reads a small project, sends
+POST /api/create with the new name, the base model, the profile as system prompt and the
+parameters, prints the server's status lines, uploads a LoRA adapter as a blob first when
+one is given, and the new model then shows up in `models`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hybrid_tui.sim import SimKnobs, SimServer, SimThread
+
+TIMEOUT = 60
+
+
+@pytest.fixture
+def ollama():
+    server = SimServer("ollama", SimKnobs(tokens_per_s=None,
+                                          models=["codellama:7b", "codellama:34b"]))
+    thread = SimThread([server])
+    thread.start()
+    try:
+        yield server
+    finally:
+        thread.stop()
+
+
+@pytest.fixture
+def project(tmp_path):
+    root = tmp_path / "src"
+    (root / "shop").mkdir(parents=True)
+    (root / "shop" / "orders.py").write_text(
+        "def parse_order(line: str) -> dict:\n"
+        '    """Turn one CSV line into an order."""\n'
+        "    customer, item = line.split(',')\n"
+        '    return {"customer": customer, "item": item}\n'
+    )
+    (root / "shop" / "report.py").write_text(
+        "from shop.orders import parse_order\n\n\n"
+        "def summarize(lines: list[str]) -> int:\n"
+        '    """Count the orders."""\n'
+        "    return len([parse_order(x) for x in lines])\n"
+    )
+    (root / ".gitignore").write_text("private/\n")
+    (root / "private").mkdir()
+    (root / "private" / "keys.py").write_text("API_KEY = 'do-not-send'\n")
+    (root / "icon.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+    return root
+
+
+def dead_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def config_for(tmp_path: Path, ollama_url: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"backends:\n  lmstudio:\n    endpoint: {dead_url()}\n"
+                    f"  ollama:\n    endpoint: {ollama_url}\n", encoding="utf-8")
+    return path
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hybrid_tui", *args], capture_output=True,
+                          text=True, timeout=TIMEOUT,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+
+
+def test_fine_tune_creates_a_profile_model_and_prints_progress(ollama, project, tmp_path):
+    config = config_for(tmp_path, ollama.url)
+    done = cli("fine-tune", "--config", str(config), "--model", "codellama:7b", "--directory",
+               str(project), "--new-model-name", "my-project-model")
+    assert done.returncode == 0, done.stderr
+    body = ollama.routes.create.created[-1]
+    assert body["model"] == "my-project-model"
+    assert body["from"] == "codellama:7b"
+    assert "parse_order" in body["system"] and "do-not-send" not in body["system"]
+    assert body["parameters"] == {"temperature": 0.2}
+    assert "adapters" not in body
+    err = done.stderr
+    assert "read 3 text files" in err and "1 ignored" in err and "1 binary" in err
+    assert "ollama: writing manifest" in err and "ollama: success" in err
+    assert "no weights are trained" in err
+    models = json.loads(cli("models", "--config", str(config), "--json").stdout)
+    names = [m["name"] for b in models["backends"] if b["name"] == "ollama" for m in b["models"]]
+    assert "my-project-model:latest" in names
+
+
+def test_an_adapter_is_uploaded_as_a_blob_and_referenced(ollama, project, tmp_path):
+    adapter = tmp_path / "shop-lora.gguf"
+    adapter.write_bytes(b"GGUF" + bytes(range(256)) * 64)
+    digest = "sha256:" + hashlib.sha256(adapter.read_bytes()).hexdigest()
+    config = config_for(tmp_path, ollama.url)
+    done = cli("fine-tune", "--config", str(config), "--model", "codellama:7b", "--directory",
+               str(project), "--new-model-name", "shop:v1", "--adapter", str(adapter),
+               "--parameter", "num_ctx=8192", "--json")
+    assert done.returncode == 0, done.stderr
+    assert ollama.routes.create.blobs == {digest: adapter.stat().st_size}
+    body = ollama.routes.create.created[-1]
+    assert body["adapters"] == {"shop-lora.gguf": digest}
+    assert body["parameters"] == {"temperature": 0.2, "num_ctx": 8192}
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["weights_trained"] is True and summary["statuses"][-1] == "success"
+    assert f"using existing layer {digest}" in summary["statuses"]
+    # a second run finds the blob already there and does not upload it again
+    uploads = sum(1 for h in ollama.hits if h.startswith("POST /api/blobs/"))
+    again = cli("fine-tune", "--config", str(config), "--model", "codellama:7b", "--directory",
+                str(project), "--new-model-name", "shop:v2", "--adapter", str(adapter))
+    assert again.returncode == 0, again.stderr
+    assert sum(1 for h in ollama.hits if h.startswith("POST /api/blobs/")) == uploads
+    assert "already has it" in again.stderr
+
+
+def test_dataset_out_writes_chat_jsonl(ollama, project, tmp_path):
+    out = tmp_path / "train" / "set.jsonl"
+    done = cli("fine-tune", "--config", str(config_for(tmp_path, ollama.url)), "--model",
+               "codellama:7b", "--directory", str(project), "--new-model-name", "m1",
+               "--dataset-out", str(out))
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and all(r["messages"][0]["role"] == "system" for r in rows)
+    assert any("def parse_order" in r["messages"][2]["content"] for r in rows)
+    assert f"to {out}" in done.stderr
+
+
+def test_a_missing_base_model_exits_1_with_the_pull_command(ollama, project, tmp_path):
+    done = cli("fine-tune", "--config", str(config_for(tmp_path, ollama.url)), "--model",
+               "llama9:1b", "--directory", str(project), "--new-model-name", "m2")
+    assert done.returncode == 1
+    assert "ollama pull llama9:1b" in done.stderr
+    assert ollama.routes.create.created == []
+
+
+def test_ollama_down_exits_1_naming_ollama_serve(project, tmp_path):
+    done = cli("fine-tune", "--config", str(config_for(tmp_path, dead_url())), "--model",
+               "codellama:7b", "--directory", str(project), "--new-model-name", "m3")
+    assert done.returncode == 1
+    assert "ollama serve" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--new-model-name", "bad name!"], "invalid model name"),
+        (["--new-model-name", "ok", "--adapter", "{tmp}/nope.gguf"], "not found"),
+        (["--new-model-name", "ok", "--adapter", "{tmp}/fake.gguf"], "not a GGUF file"),
+        (["--new-model-name", "ok", "--backend", "lmstudio"], "Ollama"),
+        (["--new-model-name", "ok", "--parameter", "novalue"], "KEY=VALUE"),
+    ],
+)
+def test_usage_errors_exit_2(ollama, project, tmp_path, extra, words):
+    (tmp_path / "fake.gguf").write_bytes(b"not a gguf file")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    done = cli("fine-tune", "--config", str(config_for(tmp_path, ollama.url)), "--model",
+               "codellama:7b", "--directory", str(project), *args)
+    assert done.returncode == 2, done.stderr
+    assert words in done.stderr
+    assert ollama.routes.create.created == []
+
+
+def test_help_says_weights_are_trained_only_with_an_adapter():
+    done = cli("fine-tune", "--help")
+    assert done.returncode == 0
+    assert "Weights are trained ONLY when --adapter" in done.stdout
+
+
+async def test_create_errors_from_the_server_become_one_clear_error(ollama_sim, make_config):
+    import httpx
+
+    from hybrid_tui.backends import make_backend
+    from hybrid_tui.errors import BackendError
+    from hybrid_tui.finetune.create import create_body, create_model
+
+    config = make_config(ollama=ollama_sim.url)
+    async with httpx.AsyncClient() as client:
+        backend = make_backend(config.backends["ollama"], client)
+        missing_blob = create_body("x1", "codellama:34b", adapters={"a.gguf": "sha256:" + "0" * 64})
+        missing_base = create_body("x2", "nope:1b")
+        for body, words in ((missing_blob, "not found"), (missing_base, "does not exist")):
+            statuses = []
+            with pytest.raises(BackendError) as caught:
+                async for status in create_model(backend, body):
+                    statuses.append(status)
+            assert "could not create the model" in caught.value.message
+            assert words in caught.value.message
+        assert ollama_sim.knobs.models is not None
+        assert not any(m.startswith(("x1", "x2")) for m in ollama_sim.knobs.models)
+        bad_digest = await client.post(f"{ollama_sim.url}/api/blobs/sha256:{'1' * 64}",
+                                       content=b"GGUF data")
+        assert bad_digest.status_code == 400
+        assert (await client.head(f"{ollama_sim.url}/api/blobs/sha256:{'1' * 64}")).status_code \
+            == 404

@@ -1,0 +1,241 @@
+"""The sandbox that runs generated code: correct code passes, wrong code fails, and code that
+loops, allocates without bound, deletes files, opens sockets, forks or exits early is stopped
+and scored as a failure, with nothing outside its temporary directory changed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hybrid_tui.bench.sandbox import Limits, check_isolation, run_tests
+
+CHECK = "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(5) == 10\n"
+ROOT = os.geteuid() == 0
+
+
+def snapshot(directory: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under ``directory`` with its mode and content."""
+    return {
+        str(p.relative_to(directory)): (p.stat().st_mode, p.read_bytes() if p.is_file() else b"")
+        for p in sorted(directory.rglob("*"))
+    }
+
+
+@pytest.fixture
+def limits(tmp_path):
+    """Short limits, temp dirs under a folder the test can inspect."""
+    parent = tmp_path / "sandboxes"
+    parent.mkdir()
+    return Limits(timeout=3.0, memory_bytes=256 * 2**20, workdir_parent=str(parent))
+
+
+@pytest.fixture
+def canary(tmp_path):
+    """A directory with a file that no sandboxed program may change."""
+    home = tmp_path / "outside"
+    home.mkdir()
+    (home / "canary.txt").write_text("still here\n")
+    (home / "sub").mkdir()
+    (home / "sub" / "data.bin").write_bytes(b"\x00\x01")
+    return home
+
+
+async def test_a_correct_completion_passes(limits):
+    result = await run_tests("def double(x):\n    return x * 2\n", CHECK, "double", limits=limits)
+    assert result.passed, result.detail
+    assert result.status == "passed"
+
+
+async def test_a_wrong_completion_fails_with_the_reason(limits):
+    result = await run_tests("def double(x):\n    return x + 2\n", CHECK, "double", limits=limits)
+    assert not result.passed
+    assert result.status == "failed"
+    assert "assertion" in result.detail
+
+
+async def test_a_syntax_error_fails(limits):
+    result = await run_tests("def double(x:\n    return x\n", CHECK, "double", limits=limits)
+    assert result.status == "failed"
+    assert "syntax error" in result.detail
+
+
+async def test_a_missing_function_fails(limits):
+    result = await run_tests("def other(x):\n    return x * 2\n", CHECK, "double", limits=limits)
+    assert result.status == "failed"
+    assert "'double' is not defined" in result.detail
+
+
+async def test_an_endless_loop_is_stopped_at_the_wall_clock_limit(limits):
+    quick = Limits(timeout=1.0, workdir_parent=limits.workdir_parent)
+    source = "def double(x):\n    while True:\n        pass\n"
+    result = await run_tests(source, CHECK, "double", limits=quick)
+    assert result.status == "timeout"
+    assert not result.passed
+    assert result.seconds < 30  # a generous sanity bound, not a timing assertion
+    assert list(Path(limits.workdir_parent).iterdir()) == []
+
+
+async def test_unbounded_allocation_is_stopped_and_fails(limits):
+    source = "def double(x):\n    hoard = []\n    while True:\n        hoard.append(' ' * 10**6)\n"
+    result = await run_tests(source, CHECK, "double", limits=limits)
+    assert not result.passed
+    assert result.status in ("failed", "killed", "timeout")
+    if result.status == "failed":
+        assert "memory" in result.detail.lower()
+
+
+async def test_deleting_or_overwriting_files_outside_fails_and_changes_nothing(
+    limits, canary, tmp_path
+):
+    before = snapshot(tmp_path / "outside")
+    attempts = textwrap.dedent(f"""
+        import os, pathlib
+        target = {str(canary / "canary.txt")!r}
+        folder = {str(canary)!r}
+        errors = []
+        for attempt in (
+            lambda: os.remove(target),
+            lambda: os.unlink(target),
+            lambda: pathlib.Path(target).unlink(),
+            lambda: open(target, "w").write("gone"),
+            lambda: os.rename(target, target + ".moved"),
+            lambda: os.truncate(target, 0),
+            lambda: os.system("rm -rf " + folder),
+            lambda: __import__("shutil").rmtree(folder),
+        ):
+            try:
+                attempt()
+            except Exception as exc:
+                errors.append(type(exc).__name__)
+
+        def double(x):
+            raise RuntimeError("blocked: " + ",".join(errors))
+    """)
+    result = await run_tests(attempts, CHECK, "double", limits=limits)
+    assert not result.passed
+    assert "PermissionError" in result.detail
+    assert snapshot(tmp_path / "outside") == before
+    assert list(Path(limits.workdir_parent).iterdir()) == []  # its own temp dir is gone too
+
+
+async def test_a_completion_that_deletes_a_file_is_scored_a_failure(limits, canary):
+    source = f"import os\n\ndef double(x):\n    os.remove({str(canary / 'canary.txt')!r})\n" \
+        "    return x * 2\n"
+    result = await run_tests(source, CHECK, "double", limits=limits)
+    assert result.status == "failed"
+    assert (canary / "canary.txt").read_text() == "still here\n"
+
+
+async def test_writing_inside_its_own_directory_is_allowed(limits):
+    source = textwrap.dedent("""
+        def double(x):
+            with open("scratch.txt", "w") as fh:
+                fh.write(str(x))
+            with open("scratch.txt") as fh:
+                return int(fh.read()) * 2
+    """)
+    result = await run_tests(source, CHECK, "double", limits=limits)
+    assert result.passed, result.detail
+
+
+async def test_a_socket_to_a_loopback_listener_never_connects(limits):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        port = listener.getsockname()[1]
+        source = textwrap.dedent(f"""
+            import socket
+            def double(x):
+                s = socket.socket()
+                s.settimeout(2)
+                s.connect(("127.0.0.1", {port}))
+                s.sendall(b"leak")
+                return x * 2
+        """)
+        result = await run_tests(source, CHECK, "double", limits=limits)
+        listener.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing ever arrived
+    assert result.status == "failed"
+
+
+async def test_starting_processes_is_refused(limits):
+    for source in (
+        "import os\n\ndef double(x):\n    os.fork()\n    return x * 2\n",
+        "import subprocess\n\ndef double(x):\n    return x * 2\n",
+        "import os\n\ndef double(x):\n    os.system('true')\n    return x * 2\n",
+    ):
+        result = await run_tests(source, CHECK, "double", limits=limits)
+        assert result.status == "failed", source
+
+
+async def test_exiting_before_the_tests_is_not_a_pass(limits):
+    for source in ("import os\nos._exit(0)\n", "import sys\nsys.exit(0)\n",
+                   "def double(x):\n    raise SystemExit(0)\n"):
+        result = await run_tests(source, CHECK, "double", limits=limits)
+        assert not result.passed, source
+
+
+async def test_printing_a_flood_is_capped(limits):
+    source = "print('x' * 5_000_000)\n\ndef double(x):\n    return x * 2\n"
+    result = await run_tests(source, CHECK, "double", limits=limits)
+    assert result.passed, result.detail
+    assert len(result.output) <= limits.output_bytes
+
+
+async def test_the_program_sees_an_empty_environment(limits, monkeypatch):
+    monkeypatch.setenv("HYBRID_TUI_SECRET_FOR_TEST", "s3cret")
+    source = "import os\n\ndef double(x):\n    assert not os.environ, dict(os.environ)\n" \
+        "    return x * 2\n"
+    result = await run_tests(source, CHECK, "double", limits=limits)
+    assert result.passed, result.detail
+
+
+@pytest.mark.skipif(not ROOT, reason="network namespaces and dropping to nobody need root")
+async def test_as_root_the_sandbox_isolates_network_and_user(limits):
+    isolation = await check_isolation(limits)
+    assert isolation is not None
+    assert isolation.network == "namespace"
+    assert isolation.user == "nobody"
+    assert any("no network" in note for note in isolation.notes())
+
+
+def test_the_guards_alone_block_deletion_writes_and_sockets(tmp_path, canary):
+    """Where namespaces are refused (no privileges), the Python-level guards still hold."""
+    work = tmp_path / "work"
+    work.mkdir()
+    script = textwrap.dedent(f"""
+        import os, sys
+        from hybrid_tui.bench.sandbox_child import install_guards
+        install_guards(os.getcwd(), block_network=True)
+        results = []
+        for name, attempt in (
+            ("remove", lambda: os.remove({str(canary / "canary.txt")!r})),
+            ("write", lambda: open({str(canary / "canary.txt")!r}, "a").write("x")),
+            ("os.open", lambda: os.open({str(canary / "new.txt")!r}, os.O_CREAT | os.O_WRONLY)),
+            ("socket", lambda: __import__("socket")),
+            ("fork", lambda: os.fork()),
+        ):
+            try:
+                attempt()
+                results.append(name + ":allowed")
+            except (PermissionError, ImportError):
+                results.append(name + ":blocked")
+        with open("inside.txt", "w") as fh:
+            fh.write("ok")
+        print(" ".join(results))
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=work, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["remove:blocked", "write:blocked", "os.open:blocked",
+                                   "socket:blocked", "fork:blocked"]
+    assert (work / "inside.txt").read_text() == "ok"
+    assert (canary / "canary.txt").read_text() == "still here\n"
+    assert not (canary / "new.txt").exists()
