@@ -1,8 +1,14 @@
 """``hybrid-tui ask``: one prompt through the router service, streamed to stdout as it arrives.
 
 Reply text goes to stdout (control sequences stripped unless ``--raw``: model output is
-untrusted); one summary line goes to stderr. ``--json`` prints every event as one JSON line
-on stdout instead. Exit 0 answered, 1 no backend could answer, 2 usage or config error.
+untrusted); one summary line goes to stderr, and so do the notes on the way: waits before the
+first token ("loading model…") and the marker where another backend took over a reply that
+failed mid-way (the text on stdout stays one continuous reply). ``--json`` prints every event
+as one JSON line on stdout instead, and stderr carries only a final error.
+
+Exit 0 answered (also after a fallback or a failover), 1 no backend could answer or the reply
+failed mid-way with no backend left to continue it (the partial reply stays on stdout),
+2 usage or config error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from hybrid_tui.cli_output import (
     TerminalSanitizer,
     error,
+    failover_line,
     message,
+    quiet_logging,
     summary_line,
+    waiting_line,
     write_json_line,
 )
 from hybrid_tui.config import RESERVED_NAMES, Config, load_config
@@ -29,8 +38,10 @@ from hybrid_tui.events import (
     Error,
     Escalation,
     Event,
+    Failover,
     Fallback,
     Token,
+    Waiting,
     event_to_dict,
 )
 
@@ -52,7 +63,8 @@ def read_prompt(words: list[str], stdin: BinaryIO | None = None) -> str:
             stdin = sys.stdin.buffer
         prompt = stdin.read().decode("utf-8", errors="replace")
     else:
-        prompt = " ".join(words)
+        # undecodable bytes in argv arrive as lone surrogates: decode them as stdin would
+        prompt = " ".join(words).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if not prompt.strip():
         raise UsageError("the prompt is empty; nothing was sent")
     return prompt
@@ -104,6 +116,7 @@ class AskRenderer:
         self.decision: Decision | None = None
         self.fallback: Fallback | None = None
         self.escalation: Escalation | None = None
+        self.failovers: list[Failover] = []
         self.done: Done | None = None
         self.error: Error | None = None
         self._at_line_start = True
@@ -118,6 +131,13 @@ class AskRenderer:
             self.decision = ev
         elif isinstance(ev, Fallback):
             self.fallback = ev
+        elif isinstance(ev, Failover):
+            self.failovers.append(ev)
+            if not self.as_json:
+                self._note(failover_line(ev), "yellow")
+        elif isinstance(ev, Waiting):
+            if not self.as_json:
+                self._note(waiting_line(ev), "dim")
         elif isinstance(ev, Escalation):
             self.escalation = ev
             if not self.as_json:
@@ -140,6 +160,14 @@ class AskRenderer:
             self.out.flush()
             self._at_line_start = text.endswith("\n")
 
+    def _note(self, text: str, style: str) -> None:
+        """A note on stderr, on a line of its own when both streams share a terminal (the
+        reply on stdout is not touched: piped, it stays one continuous text)."""
+        if not self._at_line_start and _shared_terminal(self.out):
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+        message(text, style=style)
+
     def end_line(self) -> None:
         """Finish the reply's last line so the next message starts on its own."""
         if not self._at_line_start and not self.as_json:
@@ -157,6 +185,13 @@ class AskRenderer:
         elif self.done is None:
             error("the reply ended without an answer or an error")
         return 0 if self.done is not None else 1
+
+
+def _shared_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 async def stream_reply(service: RouterService, renderer: AskRenderer, prompt: str,
@@ -183,6 +218,7 @@ def run_ask(args: argparse.Namespace) -> int:
     force = resolve_force(config, args.backend, args.fast)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # a non-UTF-8 terminal gets '?', not a crash
+    quiet_logging()
     renderer = AskRenderer(sys.stdout, raw=args.raw, as_json=args.json)
     try:
         asyncio.run(_ask(config, renderer, prompt, context, force))

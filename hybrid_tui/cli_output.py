@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from hybrid_tui.events import Decision, Done, Escalation, Fallback
+    from hybrid_tui.events import Decision, Done, Escalation, Failover, Fallback, Waiting
 
 PROG = "hybrid-tui"
 #: table width when stdout is not a terminal
@@ -160,7 +160,20 @@ def summary_line(
         parts.append(f"escalated from {escalation.from_backend}")
     if fallback is not None:
         parts.append(f"fallback from {fallback.from_backend}")
+    if done.failover_from:
+        parts.append(f"failover from {done.failover_from}")
     return strip_control(" · ".join(p for p in parts if p))
+
+
+def waiting_line(ev: Waiting) -> str:
+    """What the wait before a first token is about: ``lmstudio · qwen…: loading model…``."""
+    who = f"{ev.backend} · {ev.model}" if ev.model else ev.backend
+    return strip_control(f"{who}: {ev.state}… ({ev.elapsed_s:.1f} s)")
+
+
+def failover_line(ev: Failover) -> str:
+    """The marker where a second backend takes over a reply."""
+    return strip_control(f"⤷ failover {ev.from_backend} → {ev.to_backend}: {ev.reason}")
 
 
 # --------------------------------------------------------------------------- consoles
@@ -197,6 +210,21 @@ def error(text: str) -> None:
     line.append("error:", style="bold red")
     line.append(" " + strip_control(" ".join(text.split("\n"))))
     console(stderr=True).print(line)
+
+
+def quiet_logging() -> None:
+    """Keep log records (and their tracebacks) off the terminal: the user gets one clear
+    message per problem instead. ``HYBRID_TUI_DEBUG=1`` shows warnings and tracebacks."""
+    import logging
+
+    debug = os.environ.get("HYBRID_TUI_DEBUG", "") not in ("", "0")
+    for name in ("hybrid_tui", "asyncio"):
+        logger = logging.getLogger(name)
+        if logger.handlers:
+            continue
+        # a handler of its own keeps Python's last-resort stderr printer away; records still
+        # propagate to the root logger, which has no handler in a plain CLI process
+        logger.addHandler(logging.StreamHandler() if debug else logging.NullHandler())
 
 
 def write_json_line(obj: Any, out: TextIO | None = None) -> None:

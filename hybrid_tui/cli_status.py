@@ -18,6 +18,7 @@ from hybrid_tui.cli_output import (
     fmt_ms,
     fmt_size,
     message,
+    quiet_logging,
     strip_control,
 )
 from hybrid_tui.config import BackendConfig, Config, insecure_endpoint, load_config
@@ -71,11 +72,14 @@ def backend_record(backend: BackendConfig, state: BackendState | None) -> dict[s
         "model_count": 0,
         "last_error": None,
         "error_kind": None,
+        "cooldown_s": None,
         "warnings": _warnings(backend),
     }
     if state is not None:
+        left = state.cooldown_left
         record.update(
-            status=state.status,
+            status=f"cooling down {left:.0f} s" if left is not None else state.status,
+            cooldown_s=round(left, 1) if left is not None else None,
             latency_ms=state.latency_ms,
             version=state.version,
             chosen_model=state.chosen_model,
@@ -91,7 +95,8 @@ def backend_record(backend: BackendConfig, state: BackendState | None) -> dict[s
 def _status_cell(status: str) -> Any:
     from rich.text import Text
 
-    return Text(status, style=_STATUS_STYLE.get(status, "dim"))
+    default = "yellow" if status.startswith("cooling") else "dim"
+    return Text(status, style=_STATUS_STYLE.get(status, default))
 
 
 def _table(title: str) -> Table:
@@ -205,6 +210,7 @@ def _report_down(config: Config, states: dict[str, Any]) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """The ``status`` command."""
     config = load_config(args.config)
+    quiet_logging()
     states = asyncio.run(probe(config))
     records = [backend_record(b, states.get(b.name)) for b in config.backends.values()]
     if args.json:
@@ -221,6 +227,7 @@ def run_status(args: argparse.Namespace) -> int:
 def run_models(args: argparse.Namespace) -> int:
     """The ``models`` command."""
     config = load_config(args.config)
+    quiet_logging()
     states = asyncio.run(probe(config))
     if args.json:
         records = [_models_record(b, states.get(b.name)) for b in config.enabled_backends()]

@@ -51,6 +51,11 @@ class RoutingConfig:
     escalation_threshold: float = 0.7
     confidence_scoring: bool = True
     learning_enabled: bool = True
+    #: seconds a reply may go without a new chunk once it has started; then it fails over
+    stall_timeout: float = 30.0
+    #: failed requests in a row after which a backend is skipped for ``cooldown_seconds``
+    cooldown_failures: int = 3
+    cooldown_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +402,12 @@ class _Validator:
             confidence_scoring=self.boolean(r, "confidence_scoring", "routing",
                                             d.confidence_scoring),
             learning_enabled=self.boolean(r, "learning_enabled", "routing", d.learning_enabled),
+            stall_timeout=self.number(r, "stall_timeout", "routing", d.stall_timeout,
+                                      positive=True),
+            cooldown_failures=self.integer(r, "cooldown_failures", "routing",
+                                           d.cooldown_failures, minimum=1),
+            cooldown_seconds=self.number(r, "cooldown_seconds", "routing", d.cooldown_seconds,
+                                         positive=True),
         )
 
     def backends(self, data: dict) -> tuple[dict[str, BackendConfig], tuple[str, ...]]:

@@ -75,6 +75,13 @@ class BackendBusy(BackendHTTPError):
     kind = "busy"
 
 
+class ContextOverflow(BackendHTTPError):
+    """The prompt does not fit the model's context window (LM Studio "Trying to keep the
+    first N tokens…", Ollama "the input length exceeds the context length")."""
+
+    kind = "context-overflow"
+
+
 class NoModelAvailable(BackendError):
     """The server is up but lists no usable chat model."""
 

@@ -2,8 +2,12 @@
 
 A plain prompt: ``Decision``, ``Token``*, ``Done``.
 Fallback before the first token: ``Decision``, ``Fallback``, ``Token``*, ``Done``.
+Failover mid-reply: ``Decision``, ``Token``*, ``Failover``, ``Token``*, ``Done`` (the whole
+text, both parts; ``failover_from`` names the backend that stopped).
 Escalation: ``Decision``, ``Token``*, ``Done`` (fast, low confidence), ``Escalation``,
 ``Token``*, ``Done`` (strong, ``escalated=True``).
+Waiting: ``Waiting`` may come before the first ``Token`` of any reply (queued behind our own
+concurrency limit, a cold model loading, or a slow first token), once per change of state.
 Failure: ... ``Error`` (always last). Every stream ends with ``Done`` or ``Error``.
 """
 
@@ -49,6 +53,38 @@ class Fallback:
 
 
 @dataclass(frozen=True, slots=True)
+class Failover:
+    """``from_backend`` failed after ``tokens_so_far`` tokens; ``to_backend`` continues the
+    same reply (it is sent the conversation plus the partial reply as an assistant prefix)."""
+
+    event: ClassVar[str] = "failover"
+    from_backend: str
+    to_backend: str
+    model: str
+    tokens_so_far: int
+    reason: str
+    #: the failure's kind (``hybrid_tui.errors``): stream, truncated, timeout, ...
+    error_kind: str = ""
+
+
+#: the states of :class:`Waiting`
+WAIT_STATES = ("queued", "loading model", "waiting for first token")
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """No text yet, and why: ``state`` is one of :data:`WAIT_STATES`. Sent once when a wait
+    starts or its state changes (never per tick); the next ``Token`` ends it.
+    ``elapsed_s`` counts from the submission of the prompt."""
+
+    event: ClassVar[str] = "waiting"
+    backend: str
+    model: str
+    state: str
+    elapsed_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class Escalation:
     """A fast-tier reply scored under the threshold; the strong tier is asked too."""
 
@@ -80,6 +116,10 @@ class Done:
     finish_reason: str | None = None
     confidence_notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: the backend that failed mid-reply before ``backend`` finished it (see ``Failover``)
+    failover_from: str | None = None
+    #: the backend that failed before its first token (see ``Fallback``)
+    fallback_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +133,7 @@ class Error:
     partial: str = ""
 
 
-Event = Decision | Token | Fallback | Escalation | Done | Error
+Event = Decision | Token | Fallback | Failover | Waiting | Escalation | Done | Error
 
 
 def event_to_dict(ev: Event) -> dict[str, Any]:

@@ -8,14 +8,22 @@ forward to ``RETRY_AFTER_FAILURE`` seconds, doubling while it keeps failing, nev
 ``interval``. Listeners hear about every change and every finished probe, on the monitor's
 event loop.
 
+Cooldown: after ``cooldown_failures`` failed *requests* in a row (probes do not count, and a
+good probe does not clear them: a server can answer probes while its model keeps crashing) a
+backend is skipped for ``cooldown_seconds`` and probed again when that ends. One successful
+request clears the count and the cooldown. After a cooldown the count stays at the limit, so
+one more failure starts the next cooldown at once (a half-open circuit breaker).
+
 CONTRACT (kept; fields and methods may be added, never renamed or removed):
 
     BackendState: name, endpoint, kind, tier, status ("unknown" | "up" | "down" | "degraded"),
         latency_ms, version, models, loaded, chosen_model, last_checked, next_check,
-        last_error, error_kind; added: detail, failures, available
+        last_error, error_kind; added: detail, failures, available, loaded_known,
+        request_failures, cooldown_until, cooling, cooldown_left, is_cold(model)
     HealthMonitor(backends, *, interval, timeout): start(), stop(), refresh(names=None),
         states(), state(name), mark_failed(name, error, kind=None), mark_ok(name),
-        add_listener(callback); added: remove_listener, note_models, running
+        add_listener(callback); added: remove_listener, note_models, note_loaded, running,
+        keyword arguments cooldown_failures (default 3) and cooldown_seconds (default 30)
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from hybrid_tui.backends.base import Backend, HealthReport, ModelInfo
+from hybrid_tui.backends.transport import same_model
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +74,36 @@ class BackendState:
     detail: str | None = None
     #: failed requests and probes in a row (cleared by a success)
     failures: int = 0
+    #: the server told which models are loaded, so ``loaded`` is the whole truth
+    loaded_known: bool = False
+    #: failed requests in a row (only a successful request clears it)
+    request_failures: int = 0
+    #: time.time() until which the backend is skipped, or None
+    cooldown_until: float | None = None
+
+    @property
+    def cooling(self) -> bool:
+        """Skipped for now after too many failed requests in a row."""
+        return self.cooldown_until is not None and time.time() < self.cooldown_until
+
+    @property
+    def cooldown_left(self) -> float | None:
+        """Seconds until the cooldown ends (for "cooling down 12 s"), None when not cooling."""
+        if self.cooldown_until is None:
+            return None
+        left = self.cooldown_until - time.time()
+        return left if left > 0 else None
 
     @property
     def available(self) -> bool:
-        """Worth sending a prompt to: anything but down."""
-        return self.status != "down"
+        """Worth sending a prompt to: not down and not cooling down."""
+        return self.status != "down" and not self.cooling
+
+    def is_cold(self, model: str) -> bool:
+        """True when ``model`` is known not to be in memory (its first token waits for a load)."""
+        if not model or not (self.loaded_known or self.loaded):
+            return False
+        return not any(same_model(name, model) for name in self.loaded)
 
 
 def state_from_report(
@@ -86,6 +120,7 @@ def state_from_report(
         version=report.version,
         models=report.models,
         loaded=report.loaded,
+        loaded_known=report.loaded_known,
         last_checked=checked,
         next_check=next_check,
     )
@@ -115,10 +150,20 @@ def state_from_report(
 class HealthMonitor:
     """Polls every backend on its own schedule; never raises out of a probe."""
 
-    def __init__(self, backends: dict[str, Backend], *, interval: float, timeout: float) -> None:
+    def __init__(
+        self,
+        backends: dict[str, Backend],
+        *,
+        interval: float,
+        timeout: float,
+        cooldown_failures: int = 3,
+        cooldown_seconds: float = 30.0,
+    ) -> None:
         self.backends = dict(backends)
         self.interval = interval
         self.timeout = timeout
+        self.cooldown_failures = max(1, cooldown_failures)
+        self.cooldown_seconds = cooldown_seconds
         self._states = {
             name: BackendState(
                 name=name, endpoint=b.config.endpoint, kind=b.config.kind, tier=b.config.tier
@@ -184,11 +229,19 @@ class HealthMonitor:
         return self.states()
 
     def mark_failed(self, name: str, error: str, kind: str | None = None) -> None:
-        """A request to ``name`` failed: down now, probed again soon."""
+        """A request to ``name`` failed: down now, probed again soon; after
+        ``cooldown_failures`` in a row, skipped for ``cooldown_seconds`` first."""
         old = self._states.get(name)
         if old is None:
             return
-        soon = self._retry_delay(old.failures + 1)
+        strikes = old.request_failures + 1
+        now = time.time()
+        cooldown_until = old.cooldown_until
+        if strikes >= self.cooldown_failures:
+            cooldown_until = now + self.cooldown_seconds
+            soon = self.cooldown_seconds
+        else:
+            soon = self._retry_delay(old.failures + 1)
         self._set(
             replace(
                 old,
@@ -196,19 +249,46 @@ class HealthMonitor:
                 last_error=error,
                 error_kind=kind or "error",
                 failures=old.failures + 1,
-                next_check=time.time() + soon,
+                request_failures=strikes,
+                cooldown_until=cooldown_until,
+                next_check=now + soon,
             )
         )
-        self._schedule(name, soon)
+        self._schedule(name, soon, force=cooldown_until is not None)
 
     def mark_ok(self, name: str) -> None:
-        """A request to ``name`` succeeded: clear a down state without waiting for a probe."""
+        """A request to ``name`` succeeded: clear a down state, the failure count and any
+        cooldown without waiting for a probe."""
         old = self._states.get(name)
         if old is None:
             return
-        if old.status in ("down", "unknown") or old.failures:
+        if (
+            old.status in ("down", "unknown")
+            or old.failures
+            or old.request_failures
+            or old.cooldown_until is not None
+        ):
             status = "up" if old.status in ("down", "unknown") else old.status
-            self._set(replace(old, status=status, last_error=None, error_kind=None, failures=0))
+            self._set(
+                replace(
+                    old,
+                    status=status,
+                    last_error=None,
+                    error_kind=None,
+                    failures=0,
+                    request_failures=0,
+                    cooldown_until=None,
+                )
+            )
+
+    def note_loaded(self, name: str, model: str) -> None:
+        """``model`` just answered on ``name``, so it is in memory now (LM Studio loads just
+        in time; without this the next prompt would be announced as a cold load)."""
+        old = self._states.get(name)
+        if old is None or not model or model in old.loaded:
+            return
+        models = tuple(replace(m, loaded=True) if m.name == model else m for m in old.models)
+        self._set(replace(old, loaded=(*old.loaded, model), models=models))
 
     def note_models(self, name: str, models: Iterable[ModelInfo]) -> None:
         """Record a model list fetched outside a probe (the router asks when it has none)."""
@@ -244,11 +324,22 @@ class HealthMonitor:
                 log.exception("health probe of %s raised", name)
                 report = HealthReport(ok=False, error=str(exc) or type(exc).__name__)
             now = time.time()
-            failures = 0 if report.ok else self._states[name].failures + 1
+            old = self._states[name]
+            failures = 0 if report.ok else old.failures + 1
             wait = self.interval if report.ok else self._retry_delay(failures)
+            cooldown_until = old.cooldown_until
+            if cooldown_until is not None and cooldown_until <= now:
+                cooldown_until = None  # served: the backend is tried again
+            if cooldown_until is not None:
+                wait = min(wait, cooldown_until - now)  # re-probe when the cooldown ends
             new = state_from_report(backend, report, checked=now, next_check=now + wait)
-            new = replace(new, failures=failures)
-            self._schedule(name, wait)
+            new = replace(
+                new,
+                failures=failures,
+                request_failures=old.request_failures,
+                cooldown_until=cooldown_until,
+            )
+            self._schedule(name, wait, force=cooldown_until is not None)
             self._set(new, force=True)
             return new
         finally:
@@ -259,13 +350,13 @@ class HealthMonitor:
         """Seconds until a failing backend is probed again: 5, 10, 20 ... up to ``interval``."""
         return min(self.interval, RETRY_AFTER_FAILURE * 2 ** min(max(failures - 1, 0), 6))
 
-    def _schedule(self, name: str, delay: float) -> None:
+    def _schedule(self, name: str, delay: float, *, force: bool = False) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
         due = loop.time() + delay
-        if name not in self._due or due < self._due[name] or delay >= self.interval:
+        if force or name not in self._due or due < self._due[name] or delay >= self.interval:
             self._due[name] = due
         self._wake.set()
 

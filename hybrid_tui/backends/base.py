@@ -39,6 +39,9 @@ class HealthReport:
     error: str | None = None
     #: refused | connect-timeout | dns | timeout | http | other, when not ok
     error_kind: str | None = None
+    #: the server said which models are loaded (Ollama /api/ps, LM Studio /api/v0), so a
+    #: model not marked loaded really is cold
+    loaded_known: bool = False
 
     @property
     def loaded(self) -> tuple[str, ...]:

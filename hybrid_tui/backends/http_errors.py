@@ -21,12 +21,22 @@ from hybrid_tui.errors import (
     BackendHTTPError,
     BackendTimeout,
     BackendUnavailable,
+    ContextOverflow,
     ModelNotFound,
     StreamError,
 )
 
 MAX_MESSAGE = 300
 _SPACE = re.compile(r"[\s\x00-\x1f\x7f]+")
+#: how servers say a prompt is longer than the context window (protocols.md D.19)
+_OVERFLOW = (
+    "context length",
+    "context the overflows",
+    "context size has been exceeded",
+    "context window",
+    "maximum context",
+)
+REDACTED = "[redacted]"
 
 
 def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -85,7 +95,27 @@ def http_error(status: int, body: bytes | str, *, backend: str = "") -> BackendH
         return ModelNotFound(message, backend=backend, status=status)
     if status == 503:
         return BackendBusy(message, backend=backend, status=status)
+    if status in (200, 400, 413) and any(words in lowered for words in _OVERFLOW):
+        message += " (the prompt is too long for the model's context window)"
+        return ContextOverflow(message, backend=backend, status=status)
     return BackendHTTPError(message, backend=backend, status=status)
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret replaced (servers may echo a bad API key back)."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_error(exc: BackendError, secrets: tuple[str, ...]) -> BackendError:
+    """``exc`` with every secret removed from its message (changed in place, returned)."""
+    if not any(secret and secret in exc.message for secret in secrets):
+        return exc
+    exc.message = redact(exc.message, secrets)
+    exc.args = (f"{exc.backend}: {exc.message}" if exc.backend else exc.message,)
+    return exc
 
 
 def _root_causes(exc: BaseException) -> list[BaseException]:

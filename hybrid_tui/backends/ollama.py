@@ -113,11 +113,13 @@ class OllamaBackend(HTTPBackend):
             raise tags
         latency_ms = version_ms[0] if version_ms else (time.perf_counter() - start) * 1000
         text = ver.get("version") if isinstance(ver, dict) else None
+        ps_ok = not isinstance(ps, BaseException)
         return HealthReport(
             ok=True,
             latency_ms=latency_ms,
             version=text if isinstance(text, str) else None,
-            models=tuple(merge_models(tags, None if isinstance(ps, BaseException) else ps)),
+            models=tuple(merge_models(tags, ps if ps_ok else None)),
+            loaded_known=ps_ok,
         )
 
     async def models(self, timeout: float = MODELS_TIMEOUT) -> list[ModelInfo]:

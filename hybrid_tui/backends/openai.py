@@ -100,7 +100,10 @@ class OpenAIBackend(HTTPBackend):
         spare = timeout - (time.perf_counter() - start)
         native = await self._native_rows(spare * 0.8)
         return HealthReport(
-            ok=True, latency_ms=latency_ms, models=tuple(merge_models(listed, native))
+            ok=True,
+            latency_ms=latency_ms,
+            models=tuple(merge_models(listed, native)),
+            loaded_known=bool(native),
         )
 
     async def models(self, timeout: float = MODELS_TIMEOUT) -> list[ModelInfo]:

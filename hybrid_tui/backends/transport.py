@@ -27,6 +27,8 @@ from hybrid_tui.backends.http_errors import (
     http_error,
     one_line,
     parse_error_body,
+    redact,
+    redact_error,
     transport_error,
 )
 from hybrid_tui.errors import (
@@ -100,9 +102,20 @@ class HTTPBackend(Backend):
 
     def headers(self) -> dict[str, str]:
         """Request headers: the bearer token from ``config.api_key_env`` when that is set."""
-        env = self.config.api_key_env
-        key = os.environ.get(env) if env else None
+        key = self._api_key()
         return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def _api_key(self) -> str | None:
+        env = self.config.api_key_env
+        return (os.environ.get(env) or None) if env else None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a message (a server may echo a bad key back)."""
+        key = self._api_key()
+        return (key,) if key else ()
+
+    def _scrub(self, exc: BackendError) -> BackendError:
+        return redact_error(exc, self.secrets())
 
     # ---- probes ---------------------------------------------------------------------------
 
@@ -119,6 +132,7 @@ class HTTPBackend(Backend):
             return HealthReport(ok=False, error=exc.message, error_kind=health_kind(exc))
         except Exception as exc:  # a server answering nonsense must not crash the monitor
             detail = one_line(f"{type(exc).__name__}: {exc}")
+            detail = redact(detail, self.secrets())
             return HealthReport(ok=False, error=f"unexpected answer: {detail}", error_kind="other")
 
     @abstractmethod
@@ -132,7 +146,7 @@ class HTTPBackend(Backend):
         except httpx.HTTPError as exc:
             raise transport_error(exc, backend=self.name, where=self.where) from exc
         if resp.status_code >= 400:
-            raise http_error(resp.status_code, resp.content, backend=self.name)
+            raise self._scrub(http_error(resp.status_code, resp.content, backend=self.name))
         try:
             data = json.loads(resp.content)
         except ValueError:
@@ -140,7 +154,7 @@ class HTTPBackend(Backend):
                 f"GET {path} answered with something that is not JSON", backend=self.name
             ) from None
         if isinstance(data, dict) and data.get("error"):
-            raise http_error(resp.status_code, resp.content, backend=self.name)
+            raise self._scrub(http_error(resp.status_code, resp.content, backend=self.name))
         return data
 
     # ---- streaming ------------------------------------------------------------------------
@@ -207,10 +221,12 @@ class HTTPBackend(Backend):
                             parts.append(item.text)
                         yield item
             if parser.error is not None:
-                raise StreamError(
-                    f"the server reported an error mid-reply: {parser.error}",
-                    backend=self.name,
-                    partial="".join(parts),
+                raise self._scrub(
+                    StreamError(
+                        f"the server reported an error mid-reply: {parser.error}",
+                        backend=self.name,
+                        partial="".join(parts),
+                    )
                 )
             if not parser.done:
                 raise TruncatedStream(
@@ -247,7 +263,7 @@ class HTTPBackend(Backend):
         except httpx.HTTPError as exc:
             raise transport_error(exc, backend=self.name, where=self.where) from exc
         if response.status_code >= 400:
-            raise http_error(response.status_code, raw, backend=self.name)
+            raise self._scrub(http_error(response.status_code, raw, backend=self.name))
         try:
             data = json.loads(raw)
         except ValueError:
@@ -255,9 +271,9 @@ class HTTPBackend(Backend):
         if not isinstance(data, dict) or data.get("error"):
             # a 200 that carries an error body (LM Studio context overflow) or junk
             if isinstance(data, dict):
-                raise http_error(response.status_code, raw, backend=self.name)
+                raise self._scrub(http_error(response.status_code, raw, backend=self.name))
             msg = parse_error_body(raw).message
-            raise ProtocolError(f"unexpected reply body: {msg}", backend=self.name)
+            raise self._scrub(ProtocolError(f"unexpected reply body: {msg}", backend=self.name))
         return response, data
 
     def _timeout(self, before_first: bool, stall: float, parts: list[str]) -> BackendTimeout:

@@ -11,8 +11,9 @@ The rules, first match wins:
 6. simple -> the fast tier;
 7. medium -> the learned history when it is clear, else a default per task type.
 
-Health "unknown" (not probed yet) and "degraded" count as available. Every choice carries a
-reason a user can read.
+Health "unknown" (not probed yet) and "degraded" count as available; a backend cooling down
+after failures in a row does not (the reason then says so: "ollama cooling down (3 failures)
+→ lmstudio"). Every choice carries a reason a user can read.
 """
 
 from __future__ import annotations
@@ -43,10 +44,13 @@ class Candidate:
     #: up | down | unknown | degraded (from the health monitor)
     status: str = "unknown"
     model: str | None = None
+    #: skipped for a while after ``failures`` failed requests in a row
+    cooling: bool = False
+    failures: int = 0
 
     @property
     def available(self) -> bool:
-        return self.status != "down"
+        return self.status != "down" and not self.cooling
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +89,13 @@ def decide(
         "candidates": {c.name: c.status for c in candidates},
     }
     what = f"{cls.complexity} {cls.task_type}"
+    cooling = [c for c in candidates if c.cooling]
+    if cooling:
+        signals["cooling"] = {c.name: c.failures for c in cooling}
 
     def choose(c: Candidate, reason: str, rule: str, *, forced: bool = False) -> Choice:
+        if cooling and not forced:
+            reason = _with_cooling(reason, cooling, c, rule)
         return Choice(c.name, reason, {**signals, "rule": rule}, forced=forced, rule=rule)
 
     if force and force != "auto":
@@ -136,6 +145,18 @@ def decide(
             return choose(by_name[name], reason, "history")
     tier = "fast" if cls.task_type in FAST_TASK_TYPES else "strong"
     return _tier_choice(choose, pool, tier, what, "medium-default", suffix)
+
+
+def _with_cooling(reason: str, cooling: list[Candidate], pick: Candidate, rule: str) -> str:
+    """``reason`` saying which backends are skipped while they cool down."""
+    note = ", ".join(f"{c.name} cooling down ({_failures(c.failures)})" for c in cooling)
+    if rule == "only-up" and not pick.cooling:
+        return f"{note} → {pick.name}"
+    return f"{reason}; {note}"
+
+
+def _failures(n: int) -> str:
+    return "1 failure" if n == 1 else f"{n} failures"
 
 
 def check_force(force: str | None, candidates: Sequence[Candidate]) -> None:

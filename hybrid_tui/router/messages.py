@@ -53,12 +53,29 @@ def build_messages(
     messages: list[Message] = []
     if system and not (history and history[0].get("role") == "system"):
         messages.append({"role": "system", "content": system})
-    messages.extend({"role": m["role"], "content": m["content"]} for m in history)
+    messages.extend({"role": m["role"], "content": as_text(m["content"])} for m in history)
     content = prompt
     if context:
         content = f"{context_block(context)}\n{prompt}"
-    messages.append({"role": "user", "content": content})
+    messages.append({"role": "user", "content": as_text(content)})
     return messages
+
+
+def continuation(messages: Sequence[Message], partial: str) -> list[Message]:
+    """``messages`` plus ``partial`` as an assistant prefix: a server asked with this
+    continues that reply instead of starting a new one (used for mid-stream failover)."""
+    return [*messages, {"role": "assistant", "content": as_text(partial)}]
+
+
+def as_text(text: str) -> str:
+    """``text`` as valid Unicode: pasted binary and control characters stay (JSON escapes
+    them), but lone surrogates (undecodable bytes from argv or a file) become U+FFFD, since
+    they cannot be encoded to UTF-8 and would fail the request."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 def hint(kind: str, error_kind: str | None, model: str | None = None) -> str | None:
@@ -73,6 +90,8 @@ def hint(kind: str, error_kind: str | None, model: str | None = None) -> str | N
         return "download or load the model in LM Studio"
     if error_kind == "no-model":
         return "load a chat model" if kind == "openai" else "pull a chat model with `ollama pull`"
+    if error_kind == "context-overflow":
+        return "shorten the prompt or the context, or load the model with a larger context length"
     return None
 
 

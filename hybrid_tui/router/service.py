@@ -23,11 +23,15 @@ CONTRACT (implemented by the router helper):
         # added: candidates() -> list[Candidate]; route(prompt, context, force) ->
         #        (Classification, Choice) without sending; limiters: {name: FifoLimiter};
         #        learner: Learner; store: Store | None; submit raises UsageError at once
-        #        for a force that names no enabled backend or tier.
+        #        for a force that names no enabled backend or tier, or an empty prompt;
+        #        first_token_notice: seconds before a "waiting for first token" notice.
 
 One prompt: classify -> decide -> pick the model -> stream (through the backend's FIFO
-concurrency limit) -> on a failure before the first token, fall back to the next backend ->
-score -> maybe escalate a weak fast-tier reply to the strong tier -> record the outcome.
+concurrency limit, saying ``Waiting`` while queued, loading or slow) -> on a failure before
+the first token, fall back to the next backend; after some tokens, fail over: the next
+backend is sent the conversation plus the partial reply as an assistant prefix and continues
+it -> score -> maybe escalate a weak fast-tier reply to the strong tier -> record outcomes.
+Failed requests count towards a backend's cooldown (:mod:`hybrid_tui.health`).
 """
 
 from __future__ import annotations
@@ -37,25 +41,43 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
 
 import httpx
 
-from hybrid_tui.backends import Backend, Message, StreamStats, TextDelta, make_backend
+from hybrid_tui.backends import Backend, Message, make_backend
+from hybrid_tui.backends.transport import EMPTY_REPLY
 from hybrid_tui.config import Config
 from hybrid_tui.errors import (
     BackendError,
     BackendTimeout,
     BackendUnavailable,
     NoModelAvailable,
+    UsageError,
 )
-from hybrid_tui.events import Decision, Done, Error, Escalation, Event, Fallback, Token
+from hybrid_tui.events import (
+    Decision,
+    Done,
+    Error,
+    Escalation,
+    Event,
+    Failover,
+    Fallback,
+    Token,
+    Waiting,
+)
 from hybrid_tui.health import HealthMonitor
+from hybrid_tui.router.attempt import (
+    FIRST_TOKEN_NOTICE,
+    NOTICE_SHARE,
+    Chain,
+    Reply,
+    stream_attempt,
+)
 from hybrid_tui.router.classify import Classification, classify
 from hybrid_tui.router.decide import Candidate, Choice, check_force, decide
 from hybrid_tui.router.learn import Learner
 from hybrid_tui.router.limiter import FifoLimiter
-from hybrid_tui.router.messages import build_messages, nobody_answered
+from hybrid_tui.router.messages import build_messages, continuation, nobody_answered
 from hybrid_tui.router.score import score
 from hybrid_tui.store import OutcomeStore, Store
 
@@ -64,22 +86,6 @@ log = logging.getLogger(__name__)
 #: the shared client's defaults; backends set their own per-request deadlines on top
 CLIENT_TIMEOUT = httpx.Timeout(connect=3.0, read=60.0, write=30.0, pool=None)
 CLIENT_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=20)
-
-
-@dataclass(slots=True)
-class _Reply:
-    """One backend's reply as it streams: text pieces, reasoning size, the final stats."""
-
-    backend: str
-    model: str
-    parts: list[str] = field(default_factory=list)
-    reasoning_chars: int = 0
-    stats: StreamStats | None = None
-    started: float = field(default_factory=time.perf_counter)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
 
 
 class RouterService:
@@ -100,19 +106,26 @@ class RouterService:
             name: make_backend(cfg, self.client) for name, cfg in config.backends.items()
         }
         enabled = {n: b for n, b in self.backends.items() if b.config.enabled}
+        routing = config.routing
         self.health = HealthMonitor(
-            enabled, interval=config.health.interval, timeout=config.health.timeout
+            enabled,
+            interval=config.health.interval,
+            timeout=config.health.timeout,
+            cooldown_failures=routing.cooldown_failures,
+            cooldown_seconds=routing.cooldown_seconds,
         )
         self.limiters = {
             n: FifoLimiter(max(1, b.config.max_concurrent)) for n, b in enabled.items()
         }
-        routing = config.routing
         self._owns_store = store is None and routing.learning_enabled
         self.store: Store | None = Store() if self._owns_store else store
         self.learner = Learner(
             self.store, enabled=routing.learning_enabled, threshold=routing.escalation_threshold
         )
         self.poll = poll
+        #: at most this many seconds without a first token before a ``Waiting`` notice
+        #: (sooner for a backend with a short ``timeout``; None: never)
+        self.first_token_notice: float | None = FIRST_TOKEN_NOTICE
         self._model_lookups: dict[str, asyncio.Task[str]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -151,7 +164,17 @@ class RouterService:
         out = []
         for name, state in self.health.states().items():
             cfg = self.backends[name].config
-            out.append(Candidate(name, cfg.tier, cfg.task_types, state.status, state.chosen_model))
+            out.append(
+                Candidate(
+                    name,
+                    cfg.tier,
+                    cfg.task_types,
+                    state.status,
+                    state.chosen_model,
+                    cooling=state.cooling,
+                    failures=state.request_failures,
+                )
+            )
         return out
 
     def route(
@@ -179,8 +202,11 @@ class RouterService:
         """Stream the events for one prompt (see :mod:`hybrid_tui.events`).
 
         Raises :class:`~hybrid_tui.errors.UsageError` at once when ``force`` names no
-        enabled backend or tier. Closing the returned iterator closes the HTTP stream.
+        enabled backend or tier, or when the prompt is empty (nothing is sent then).
+        Closing the returned iterator closes the HTTP stream.
         """
+        if not prompt.strip():
+            raise UsageError("the prompt is empty; nothing was sent")
         force = _normal_force(force)
         check_force(force, self.candidates())
         return self._run(prompt, tuple(context), tuple(history), force)
@@ -192,6 +218,7 @@ class RouterService:
         history: tuple[Message, ...],
         force: str | None,
     ) -> AsyncIterator[Event]:
+        submitted = time.perf_counter()
         cls, choice = self.route(prompt, context, force)
         messages = build_messages(prompt, context, history)
         name = choice.backend
@@ -206,44 +233,50 @@ class RouterService:
             signals=choice.signals,
         )
 
+        chain = Chain()  # the text of attempts that failed mid-reply: never lost
         failures: dict[str, BackendError] = {}
         while True:
-            reply = _Reply(name, model or "")
+            reply = Reply(name, model or "")
+            sent = continuation(messages, chain.text) if chain.parts else messages
             try:
                 if problem is not None:
                     raise problem
-                async with aclosing(self._stream(reply, messages)) as tokens:
-                    async for token in tokens:
-                        yield token
+                async with aclosing(self._attempt(reply, sent, submitted)) as events:
+                    async for ev in events:
+                        yield ev
+                self._succeeded(reply)
                 break
             except BackendError as exc:
                 failures[name] = exc
                 self.health.mark_failed(name, exc.message, _failure_kind(exc))
                 self._record(cls, reply, None, failed=True)
-                if reply.parts or exc.partial:
-                    # Mid-stream failover (a later issue) continues here: the next backend gets
-                    # the messages plus the partial reply as an assistant prefix.
-                    yield Error(
-                        message=f"{name} failed mid-reply: {exc.message}",
-                        backend=name,
-                        kind=exc.kind,
-                        partial=reply.text or exc.partial,
-                    )
-                    return
+                chain.add(reply, exc)
                 nxt = self._fallback(cls, failures)
                 if nxt is None:
-                    yield Error(message=self._nobody_message(failures), kind="unavailable")
+                    yield self._give_up(chain, failures)
                     return
                 previous, name = name, nxt.backend
                 model, problem = await self._model_for(name)
-                yield Fallback(
-                    from_backend=previous,
-                    to_backend=name,
-                    model=model or "",
-                    reason=f"{previous} failed ({exc.message}); {nxt.reason}",
-                )
+                if chain.parts:
+                    yield Failover(
+                        from_backend=previous,
+                        to_backend=name,
+                        model=model or "",
+                        tokens_so_far=chain.tokens,
+                        reason=f"{previous} failed after {chain.tokens} tokens ({exc.message});"
+                        f" {name} continues the reply",
+                        error_kind=exc.kind,
+                    )
+                else:
+                    chain.fallback_from = chain.fallback_from or previous
+                    yield Fallback(
+                        from_backend=previous,
+                        to_backend=name,
+                        model=model or "",
+                        reason=f"{previous} failed ({exc.message}); {nxt.reason}",
+                    )
 
-        done = self._done(cls, prompt, reply, escalated=False)
+        done = self._done(cls, prompt, reply, escalated=False, chain=chain)
         strong = self._escalation_target(choice, reply, done)
         self._record(cls, reply, done.confidence, escalated=strong is not None)
         yield done
@@ -261,13 +294,14 @@ class RouterService:
             reason=f"{reply.backend}'s reply scored {done.confidence:.2f} < {threshold:.2f}; "
             f"asking the strong tier ({strong})",
         )
-        second = _Reply(strong, model or "")
+        second = Reply(strong, model or "")
         try:
             if problem is not None:
                 raise problem
-            async with aclosing(self._stream(second, messages)) as tokens:
-                async for token in tokens:
-                    yield token
+            async with aclosing(self._attempt(second, messages, time.perf_counter())) as events:
+                async for ev in events:
+                    yield ev
+            self._succeeded(second)
         except BackendError as exc:
             self.health.mark_failed(strong, exc.message, _failure_kind(exc))
             self._record(cls, second, None, failed=True)
@@ -284,30 +318,45 @@ class RouterService:
 
     # -- steps ---------------------------------------------------------------------------
 
-    async def _stream(self, reply: _Reply, messages: list[Message]) -> AsyncIterator[Token]:
-        """Stream one reply through the backend's limiter, one Token per text delta."""
+    def _attempt(
+        self, reply: Reply, messages: Sequence[Message], submitted: float
+    ) -> AsyncIterator[Token | Waiting]:
+        """One backend's attempt at ``reply`` (see :func:`stream_attempt`)."""
         name = reply.backend
         backend = self.backends[name]
-        async with self.limiters[name].slot():
-            reply.started = time.perf_counter()
-            try:
-                async with aclosing(backend.stream_chat(messages, reply.model)) as items:
-                    async for item in items:
-                        if isinstance(item, TextDelta):
-                            if item.reasoning:
-                                reply.reasoning_chars += len(item.text)
-                            elif item.text:
-                                reply.parts.append(item.text)
-                                yield Token(item.text, name)
-                        elif isinstance(item, StreamStats):
-                            reply.stats = item
-            except BackendError:
-                raise
-            except Exception as exc:  # a bug below must not become a traceback for the user
-                log.exception("stream from %s failed unexpectedly", name)
-                detail = f"unexpected error: {type(exc).__name__}: {exc}"
-                raise BackendError(detail, backend=name, partial=reply.text) from exc
-        self.health.mark_ok(name)
+        notice = self.first_token_notice
+        if notice is not None:
+            notice = min(notice, backend.config.timeout * NOTICE_SHARE)
+        return stream_attempt(
+            backend,
+            self.limiters[name],
+            reply,
+            messages,
+            options={"stall_timeout": self.config.routing.stall_timeout},
+            cold=self.health.state(name).is_cold(reply.model),
+            submitted=submitted,
+            notice_after=notice,
+        )
+
+    def _succeeded(self, reply: Reply) -> None:
+        """A reply came to its end: the backend is fine and its model is in memory."""
+        self.health.mark_ok(reply.backend)
+        self.health.note_loaded(reply.backend, reply.model)
+
+    def _give_up(self, chain: Chain, failures: dict[str, BackendError]) -> Error:
+        """The one Error when no backend is left: the partial reply, if any, is kept."""
+        if not chain.parts or chain.stopped is None or chain.stopped_error is None:
+            return Error(message=self._nobody_message(failures), kind="unavailable")
+        stopped = chain.stopped
+        later = [f"{n}: {e.message}" for n, e in failures.items() if n != stopped]
+        tried = f" ({'; '.join(later)})" if later else ""
+        return Error(
+            message=f"{stopped} failed mid-reply: {chain.stopped_error.message}; no other "
+            f"backend could continue it{tried}; the partial reply is kept",
+            backend=stopped,
+            kind="stream",
+            partial=chain.text,
+        )
 
     async def _model_for(self, name: str) -> tuple[str | None, BackendError | None]:
         """The model to ask ``name`` for, from the last probe or (once) its model list."""
@@ -351,7 +400,7 @@ class RouterService:
         stats = self.learner.stats(cls.task_type, cls.complexity)
         return decide(cls, left, history=stats)
 
-    def _escalation_target(self, choice: Choice, reply: _Reply, done: Done) -> str | None:
+    def _escalation_target(self, choice: Choice, reply: Reply, done: Done) -> str | None:
         """The strong backend to re-ask when a fast reply scored low and the user did not
         force anything; else None."""
         threshold = self.config.routing.escalation_threshold
@@ -364,13 +413,32 @@ class RouterService:
                 return c.name
         return None
 
-    def _done(self, cls: Classification, prompt: str, reply: _Reply, *, escalated: bool) -> Done:
-        text = reply.text
+    def _done(
+        self,
+        cls: Classification,
+        prompt: str,
+        reply: Reply,
+        *,
+        escalated: bool,
+        chain: Chain | None = None,
+    ) -> Done:
         stats = reply.stats
-        confidence: float | None = None
-        notes: tuple[str, ...] = ()
         ttft = stats.ttft_ms if stats else None
         rate = stats.tokens_per_s if stats else None
+        tokens = stats.tokens if stats else len(reply.parts)
+        total_ms = stats.total_ms if stats else (time.perf_counter() - reply.started) * 1000
+        warnings = stats.warnings if stats else ()
+        text = reply.text
+        if chain is not None and chain.parts:  # a failover: one reply from two backends
+            text = chain.text + text
+            ttft = chain.ttft_ms
+            tokens += chain.tokens
+            if chain.started is not None:
+                total_ms = (time.perf_counter() - chain.started) * 1000
+            # a continuation may rightly add nothing: that is no sign of a context overflow
+            warnings = tuple(w for w in warnings if w != EMPTY_REPLY)
+        confidence: float | None = None
+        notes: tuple[str, ...] = ()
         if self.config.routing.confidence_scoring:
             confidence, notes = score(
                 text, ttft_ms=ttft, tokens_per_s=rate, task_type=cls.task_type, prompt=prompt
@@ -379,23 +447,25 @@ class RouterService:
             backend=reply.backend,
             model=(stats.model if stats and stats.model else reply.model),
             ttft_ms=ttft,
-            tokens=stats.tokens if stats else len(reply.parts),
+            tokens=tokens,
             tokens_per_s=rate,
             confidence=confidence,
             escalated=escalated,
-            total_ms=stats.total_ms if stats else (time.perf_counter() - reply.started) * 1000,
+            total_ms=total_ms,
             text=text,
             task_type=cls.task_type,
             complexity=cls.complexity,
             finish_reason=stats.finish_reason if stats else None,
             confidence_notes=notes,
-            warnings=stats.warnings if stats else (),
+            warnings=warnings,
+            failover_from=chain.stopped if chain is not None and chain.parts else None,
+            fallback_from=chain.fallback_from if chain is not None else None,
         )
 
     def _record(
         self,
         cls: Classification,
-        reply: _Reply,
+        reply: Reply,
         confidence: float | None,
         *,
         escalated: bool = False,

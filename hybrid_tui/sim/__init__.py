@@ -28,7 +28,8 @@ CONTRACT:
                                            # "keepalive_comments", "reasoning_content"
         version: str                       # Ollama /api/version
         # added: parallel (None -> Ollama 1 / LM Studio 4), load_delay (cold load seconds),
-        #        context_length, max_queue (Ollama 503 beyond it)
+        #        context_length, max_queue (Ollama 503 beyond it), api_key (401 without
+        #        "Authorization: Bearer <api_key>"; quirk echo_api_key repeats what was sent)
 
     class SimServer:
         def __init__(self, kind: str, knobs: SimKnobs | None = None, *,

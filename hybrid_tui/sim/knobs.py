@@ -26,7 +26,8 @@ FAULT_KINDS = (
 
 #: quirks (protocols.md F). LM Studio: error_string, unknown_model_400, no_jit, ignore_model,
 #: keepalive_comments, reasoning_content, reasoning, think_tags, usage_always, crlf,
-#: overflow_200, overflow_empty. Ollama: thinking. Both: rechunk.
+#: overflow_200, overflow_empty. Ollama: thinking. Both: rechunk, echo_api_key (a 401 repeats
+#: the token it was sent, as a careless proxy does: the client must never show it).
 QUIRKS = frozenset(
     {
         "error_string",
@@ -43,6 +44,7 @@ QUIRKS = frozenset(
         "overflow_empty",
         "thinking",
         "rechunk",
+        "echo_api_key",
     }
 )
 
@@ -101,6 +103,9 @@ class SimKnobs:
     context_length: int = 8192
     #: Ollama OLLAMA_MAX_QUEUE: waiting requests beyond this get 503 at once
     max_queue: int = 512
+    #: when set, every request must carry ``Authorization: Bearer <api_key>`` or gets 401
+    #: (LM Studio's "require API key" setting; a proxy in front of Ollama)
+    api_key: str | None = None
     _listeners: list[Callable[[str], None]] = field(
         default_factory=list, init=False, repr=False, compare=False
     )

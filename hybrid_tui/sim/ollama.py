@@ -17,6 +17,7 @@ from hybrid_tui.sim.catalog import MODIFIED_AT, meta
 from hybrid_tui.sim.engine import Plan, Timing, quiet_reply, stream_reply, wait_first_token
 from hybrid_tui.sim.http import Request, Response, status_phrase
 from hybrid_tui.sim.knobs import is_embedding
+from hybrid_tui.sim.ollama_create import CreateRoutes
 from hybrid_tui.sim.replies import reply_pieces
 from hybrid_tui.sim.tokens import count_tokens, tokenize
 
@@ -196,12 +197,16 @@ class OllamaRoutes:
         self.server = server
         #: model -> wall-clock ns when it unloads (absent: loaded by hand, pinned)
         self.expires: dict[str, int] = {}
+        #: /api/blobs and /api/create (created models are added to knobs.models)
+        self.create = CreateRoutes(self)
 
     @property
     def knobs(self) -> SimKnobs:
         return self.server.knobs
 
     async def handle(self, req: Request, resp: Response) -> None:
+        if await self.create.handle(req, resp):
+            return
         route = (req.method if req.method != "HEAD" else "GET", req.path.rstrip("/") or "/")
         if route == ("GET", "/"):
             await resp.send(
@@ -407,7 +412,7 @@ class OllamaRoutes:
             messages = body.get("messages") if isinstance(body.get("messages"), list) else []
             if not messages:
                 return None
-        pieces = reply_pieces(messages, knobs.reply, knobs.reply_tokens)
+        pieces = reply_pieces(messages, knobs.reply, knobs.reply_tokens, model=requested)
         finish = "stop"
         options = body.get("options") if isinstance(body.get("options"), dict) else {}
         limit = options.get("num_predict") if options else None

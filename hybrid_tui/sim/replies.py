@@ -333,8 +333,14 @@ def _generic(prompt: str) -> str:
     )
 
 
-def reply_for(prompt: str) -> str:
-    """A deterministic Markdown answer shaped by what the prompt asks for."""
+def reply_for(prompt: str, model: str = "") -> str:
+    """A deterministic Markdown answer shaped by what the prompt asks for (a HumanEval
+    problem gets a completion whose quality depends on ``model``: see humaneval_replies)."""
+    from hybrid_tui.sim.humaneval_replies import humaneval_reply
+
+    completion = humaneval_reply(prompt, model)
+    if completion is not None:
+        return completion
     words = _words(prompt)
     if words & {"quicksort", "sort", "sorting"}:
         return _quicksort(words)
@@ -352,7 +358,7 @@ def reply_for(prompt: str) -> str:
 
 
 def reply_pieces(
-    messages: list[Any], fixed: str | None = None, tokens: int | None = None
+    messages: list[Any], fixed: str | None = None, tokens: int | None = None, model: str = ""
 ) -> list[str]:
     """The token pieces of the reply to a chat: ``fixed`` or :func:`reply_for` the last
     user message, forced to ``tokens`` pieces when given.
@@ -368,7 +374,7 @@ def reply_pieces(
         ),
         "",
     )
-    pieces = tokenize(fixed if fixed is not None else reply_for(prompt))
+    pieces = tokenize(fixed if fixed is not None else reply_for(prompt, model))
     if tokens is not None:
         pieces = fit_tokens(pieces, tokens)
     last = messages[-1] if messages else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -300,11 +301,32 @@ class SimServer:
         if self.fault("blackhole"):
             await forever()
         try:
+            if not self._authorized(req):
+                await self._unauthorized(req, resp)
+                return
             await self.routes.handle(req, resp)
         except (ConnectionError, OSError):
             resp.aborted = True
             if req.inference:
                 self.cancelled += 1
+
+
+    def _authorized(self, req: Request) -> bool:
+        key = self.knobs.api_key
+        return key is None or req.headers.get("authorization", "") == f"Bearer {key}"
+
+    async def _unauthorized(self, req: Request, resp: Response) -> None:
+        """401 in the server's own error shape (``echo_api_key``: repeating the token)."""
+        got = req.headers.get("authorization", "")
+        text = "unauthorized"
+        if "echo_api_key" in self.knobs.quirks:
+            text = f"unauthorized: invalid API key in {got!r}" if got else "unauthorized: no key"
+        body: dict[str, Any] = {"error": text}
+        if self.kind == "openai":
+            body = {"error": {"message": text, "type": "invalid_request_error", "param": None,
+                              "code": "invalid_api_key"}}
+        data = json.dumps(body, separators=(",", ":")).encode()
+        await resp.send(401, [("Content-Type", "application/json; charset=utf-8")], data)
 
 
 def _append(log: list[Any], item: Any) -> None:

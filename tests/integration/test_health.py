@@ -104,7 +104,7 @@ async def test_mark_failed_and_mark_ok(backends) -> None:
 
 
 async def test_failures_back_off_up_to_the_interval(backends) -> None:
-    monitor = HealthMonitor(backends, interval=12.0, timeout=1.0)
+    monitor = HealthMonitor(backends, interval=12.0, timeout=1.0, cooldown_failures=10)
     delays = []
     for _ in range(4):
         monitor.mark_failed("ollama", "boom")

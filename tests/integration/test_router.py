@@ -361,12 +361,15 @@ async def test_both_failing_requests_end_in_one_error(router, sims) -> None:
 async def test_failure_after_tokens_keeps_the_partial_reply(router, sims) -> None:
     lm, ol = sims
     await lm.set_fault(Fault("die", after_tokens=5))
+    await ol.set_fault(Fault("refuse"))  # nobody to fail over to (see test_failover.py)
     events = await collect(router.submit("format this code"))
-    assert kinds(events) == ["decision", "token", "error"]
+    assert kinds(events) == ["decision", "token", "failover", "error"]
     error = events[-1]
     assert error.backend == "lmstudio" and error.partial == text_of(events)
+    assert error.kind == "stream"
     assert error.message.startswith("lmstudio failed mid-reply: ")
-    assert ol.requests == []  # mid-stream failover is a later issue
+    assert "no other backend could continue it (ollama: " in error.message
+    assert ol.requests == []
 
 
 # -- escalation -------------------------------------------------------------------------

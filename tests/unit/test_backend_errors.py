@@ -21,6 +21,7 @@ from hybrid_tui.errors import (
     BackendHTTPError,
     BackendTimeout,
     BackendUnavailable,
+    ContextOverflow,
     ModelNotFound,
     StreamError,
 )
@@ -61,7 +62,9 @@ LMS_NO_MODELS = (
         (400, b'{"object":"error","message":"bad temperature","code":400}', BackendHTTPError,
          "bad temperature"),
         (200, b'{"error":"Trying to keep the first 5000 tokens when context the overflows."}',
-         BackendHTTPError, "Trying to keep"),
+         ContextOverflow, "Trying to keep"),
+        (400, b'{"error":"the input length exceeds the context length"}', ContextOverflow,
+         "exceeds the context length"),
     ],
 )  # fmt: skip
 def test_http_error_maps_status_and_body(status, body, cls, text):
