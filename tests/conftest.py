@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 
@@ -54,3 +56,27 @@ def make_config():
         )
 
     return _make
+
+
+@dataclass
+class ThreadedSims:
+    """Both simulators served from a background thread (for subprocess and sync tests)."""
+
+    thread: object
+    lmstudio: object
+    ollama: object
+
+
+@pytest.fixture
+def threaded_sims():
+    """A simulated LM Studio and Ollama at unlimited speed, running in a SimThread."""
+    from hybrid_tui.sim import SimKnobs, SimServer, SimThread
+
+    lmstudio = SimServer("openai", SimKnobs(tokens_per_s=None))
+    ollama = SimServer("ollama", SimKnobs(tokens_per_s=None))
+    thread = SimThread([lmstudio, ollama])
+    thread.start()
+    try:
+        yield ThreadedSims(thread, lmstudio, ollama)
+    finally:
+        thread.stop()

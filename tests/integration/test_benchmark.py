@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,29 +19,17 @@ from hybrid_tui.bench.humaneval import extract_code, load_problems, program
 from hybrid_tui.bench.results import BenchmarkStore
 from hybrid_tui.bench.runner import run_benchmark
 from hybrid_tui.bench.sandbox import Limits, run_tests
-from hybrid_tui.sim import SimKnobs, SimServer, SimThread
 from hybrid_tui.sim.humaneval_replies import would_pass
+from tests.support import dead_url
 
 TIMEOUT = 120
 
 
 @pytest.fixture
-def sims():
-    lmstudio = SimServer("openai", SimKnobs(tokens_per_s=None))
-    ollama = SimServer("ollama", SimKnobs(tokens_per_s=None))
-    thread = SimThread([lmstudio, ollama])
-    thread.start()
-    try:
-        yield lmstudio, ollama
-    finally:
-        thread.stop()
+def sims(threaded_sims):
+    return (threaded_sims.lmstudio, threaded_sims.ollama)
 
 
-def dead_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def write_config(tmp_path: Path, lmstudio: str, ollama: str) -> Path:

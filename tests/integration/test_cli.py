@@ -9,7 +9,6 @@ import os
 import re
 import select
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,30 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from hybrid_tui.sim import SimKnobs, SimServer, SimThread
+from tests.support import dead_url
 
 TIMEOUT = 60  # generous: a shared 2-core machine; real runs take about a second
 
 
 @pytest.fixture
-def sims():
-    """Both simulators, running in a background thread; unlimited speed."""
-    lmstudio = SimServer("openai", SimKnobs(tokens_per_s=None))
-    ollama = SimServer("ollama", SimKnobs(tokens_per_s=None))
-    thread = SimThread([lmstudio, ollama])
-    thread.start()
-    try:
-        yield lmstudio, ollama
-    finally:
-        thread.stop()
+def sims(threaded_sims):
+    return (threaded_sims.lmstudio, threaded_sims.ollama)
 
 
-def dead_url() -> str:
-    """A loopback URL where nothing listens (a server that is not running)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def write_config(tmp_path: Path, *, lmstudio: str, ollama: str, extra: str = "") -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -18,29 +17,17 @@ import pytest
 from hybrid_tui.cli_doctor import diagnose, start_fix
 from hybrid_tui.config import default_backends
 from hybrid_tui.health import BackendState
-from hybrid_tui.sim import Fault, SimKnobs, SimServer, SimThread
+from hybrid_tui.sim import Fault
+from tests.support import dead_url
 
 TIMEOUT = 60
 
 
 @pytest.fixture
-def sims():
-    lmstudio = SimServer("openai", SimKnobs(tokens_per_s=None))
-    ollama = SimServer("ollama", SimKnobs(tokens_per_s=None))
-    thread = SimThread([lmstudio, ollama])
-    thread.start()
-    try:
-        yield lmstudio, ollama
-    finally:
-        thread.stop()
+def sims(threaded_sims):
+    return (threaded_sims.lmstudio, threaded_sims.ollama)
 
 
-def dead_url() -> str:
-    """A loopback URL nobody listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def write_config(tmp_path: Path, lmstudio: str, ollama: str, extra: str = "") -> Path:

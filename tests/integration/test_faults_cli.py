@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hybrid_tui.sim import Fault, SimKnobs, SimServer, SimThread, reply_for
+from hybrid_tui.sim import Fault, SimServer, SimThread, reply_for
 from tests.integration.test_faults_router import AFTER, CASES, KINDS, MIDSTREAM, OTHER, PROMPT
 
 RUN_TIMEOUT = 60  # generous for a loaded machine; a run takes well under a second
@@ -27,17 +27,9 @@ FAULTY_TIMEOUT = 1  # first-token deadline of the faulty backend (seconds)
 
 
 @pytest.fixture
-def sims():
-    servers = {
-        "lmstudio": SimServer("openai", SimKnobs(tokens_per_s=None)),
-        "ollama": SimServer("ollama", SimKnobs(tokens_per_s=None)),
-    }
-    thread = SimThread(list(servers.values()))
-    thread.start()
-    try:
-        yield thread, servers
-    finally:
-        thread.stop()
+def sims(threaded_sims):
+    servers = {"lmstudio": threaded_sims.lmstudio, "ollama": threaded_sims.ollama}
+    return threaded_sims.thread, servers
 
 
 def write_config(tmp_path: Path, servers: dict[str, SimServer], faulty: str,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hybrid_tui.sim import SimKnobs, SimServer, SimThread
+from tests.support import dead_url
 
 TIMEOUT = 60
 
@@ -55,11 +55,6 @@ def project(tmp_path):
     return root
 
 
-def dead_url() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 def config_for(tmp_path: Path, ollama_url: str) -> Path:

@@ -19,7 +19,7 @@ import pytest
 from hybrid_tui.backends import make_backend
 from hybrid_tui.backends.http_errors import REDACTED, http_error, redact, redact_error
 from hybrid_tui.config import BackendConfig
-from hybrid_tui.sim import Fault, SimKnobs, SimServer, SimThread, tokenize
+from hybrid_tui.sim import Fault, SimKnobs, SimServer, tokenize
 
 RUN_TIMEOUT = 60
 
@@ -87,15 +87,8 @@ async def test_a_server_echoing_the_key_back_never_gets_it_shown(planted, kind) 
 
 
 @pytest.fixture
-def sims():
-    lmstudio = SimServer("openai", SimKnobs(tokens_per_s=None))
-    ollama = SimServer("ollama", SimKnobs(tokens_per_s=None))
-    thread = SimThread([lmstudio, ollama])
-    thread.start()
-    try:
-        yield thread, lmstudio, ollama
-    finally:
-        thread.stop()
+def sims(threaded_sims):
+    return (threaded_sims.thread, threaded_sims.lmstudio, threaded_sims.ollama)
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
