@@ -1,9 +1,9 @@
 """Command line: argument parsing and the headless commands; the TUI is imported lazily.
 
-``hybrid-tui`` opens the TUI; ``ask``, ``status`` and ``models`` run without it and never
-import textual (start-up time). Exit codes: 0 ok, 1 no backend could answer, 2 usage or
-config error, 130 interrupted. Errors are one line on stderr, never a traceback
-(``HYBRID_TUI_DEBUG=1`` shows it for unexpected ones).
+``hybrid-tui`` opens the TUI; ``ask``, ``status``, ``models``, ``history`` and ``rate`` run
+without it and never import textual (start-up time). Exit codes: 0 ok, 1 no backend could
+answer, 2 usage or config error, 130 interrupted. Errors are one line on stderr, never a
+traceback (``HYBRID_TUI_DEBUG=1`` shows it for unexpected ones).
 """
 
 from __future__ import annotations
@@ -77,8 +77,34 @@ def build_parser() -> argparse.ArgumentParser:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_config(models, top=False)
+    _add_learning_commands(commands)
     _add_tool_commands(commands)
     return parser
+
+
+def _add_learning_commands(commands: argparse._SubParsersAction) -> None:
+    """history and rate: what the router learned, and the user's verdict on a reply."""
+    raw = argparse.RawDescriptionHelpFormatter
+    history = commands.add_parser(
+        "history", help="show what the router has learned (per task type and backend)",
+        description="Per task type and complexity, per backend: replies, how many were good\n"
+        "(your ratings override the automatic verdict), escalations, cancellations, failed\n"
+        "code checks, the bandit's estimate, and the backend the router would pick now;\n"
+        "then each backend's measured speed (first token, tok/s, cold load).",
+        epilog=_EPILOG, formatter_class=raw)
+    history.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    _add_config(history, top=False)
+
+    rate = commands.add_parser(
+        "rate", help="rate the last reply: + (good) or - (bad); the router learns from it",
+        description="Record your verdict on the last reply any hybrid-tui process recorded\n"
+        "(or the one --reply names: the reply_id of its `done` event in ask --json).\n"
+        "It overrides the automatic verdict, so the routing learns what you think.",
+        epilog=_EPILOG, formatter_class=raw)
+    rate.add_argument("verdict", metavar="+|-", help="+ for a good reply, - for a bad one")
+    rate.add_argument("--reply", metavar="ID", type=int, default=None,
+                      help="the reply to rate (default: the last one)")
+    _add_config(rate, top=False)
 
 
 def _add_tool_commands(commands: argparse._SubParsersAction) -> None:
@@ -170,6 +196,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hybrid_tui.cli_status import run_models
 
         return run_models(args)
+    if args.command == "history":
+        from hybrid_tui.cli_history import run_history
+
+        return run_history(args)
+    if args.command == "rate":
+        from hybrid_tui.cli_history import run_rate
+
+        return run_rate(args)
     if args.command == "doctor":
         from hybrid_tui.cli_doctor import run_doctor
 

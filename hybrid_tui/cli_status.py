@@ -1,5 +1,8 @@
 """``hybrid-tui status`` and ``hybrid-tui models``: probe every backend now and show the result.
 
+Every configured backend is listed, however many (several Ollama hosts, any OpenAI-compatible
+servers), with its tier, the model the router would use and whether that model is in memory
+("loaded") or would be loaded first ("not loaded": the first reply waits for it).
 Both exit 0 when at least one enabled backend is up, else 1 (with how to start each server).
 """
 
@@ -67,12 +70,17 @@ def backend_record(backend: BackendConfig, state: BackendState | None) -> dict[s
         "latency_ms": None,
         "version": None,
         "chosen_model": None,
+        "chosen_loaded": None,
+        "loaded_known": False,
         "loaded": [],
         "models": [],
         "model_count": 0,
         "last_error": None,
         "error_kind": None,
         "cooldown_s": None,
+        "max_concurrent": backend.max_concurrent,
+        "queue": 0,
+        "predicted_tps": None,
         "warnings": _warnings(backend),
     }
     if state is not None:
@@ -83,13 +91,30 @@ def backend_record(backend: BackendConfig, state: BackendState | None) -> dict[s
             latency_ms=state.latency_ms,
             version=state.version,
             chosen_model=state.chosen_model,
+            chosen_loaded=state.chosen_loaded,
+            loaded_known=state.loaded_known,
             loaded=list(state.loaded),
             models=[m.name for m in state.models],
             model_count=len(state.models),
             last_error=state.last_error,
             error_kind=state.error_kind,
+            queue=state.queue,
+            predicted_tps=state.predicted_tps,
         )
     return record
+
+
+def _model_cell(r: dict[str, Any]) -> Any:
+    """The model the router would use, marked loaded / not loaded when the server says."""
+    from rich.text import Text
+
+    cell = Text(_safe(r["chosen_model"]))
+    if r["chosen_model"] and r["chosen_loaded"] is not None:
+        if r["chosen_loaded"]:
+            cell.append(" (loaded)", style="green")
+        else:
+            cell.append(" (not loaded)", style="yellow")
+    return cell
 
 
 def _status_cell(status: str) -> Any:
@@ -132,12 +157,12 @@ def status_table(records: list[dict[str, Any]], *, width: int = WIDE_STATUS) -> 
         error = Text(_safe(r["last_error"]), style="red")
         if wide:
             table.add_row(name, r["kind"], r["tier"], Text(r["endpoint"]),
-                          _status_cell(r["status"]), latency, Text(_safe(r["chosen_model"])),
+                          _status_cell(r["status"]), latency, _model_cell(r),
                           Text(loaded), count, error)
             continue
         name.append(f"\n{r['kind']} · {r['tier']}", style="dim")
         status = _status_cell(r["status"]).append(f"\n{latency}", style="")
-        model = Text(_safe(r["chosen_model"]))
+        model = _model_cell(r)
         if r["status"] in _UP:
             model.append(f"\n{count} models; loaded: {loaded or 'none'}", style="dim")
         table.add_row(name, status, Text(r["endpoint"]), model, error)

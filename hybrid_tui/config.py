@@ -16,7 +16,6 @@ and what is wrong, with the line number when the YAML parser knows it.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import math
 import os
 import re
@@ -24,8 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from hybrid_tui.config_values import insecure_endpoint as insecure_endpoint  # re-exported
+from hybrid_tui.config_values import normalize_endpoint, parse_ollama_host
 from hybrid_tui.errors import ConfigError
 
 TIERS = ("fast", "strong")
@@ -56,6 +56,12 @@ class RoutingConfig:
     #: failed requests in a row after which a backend is skipped for ``cooldown_seconds``
     cooldown_failures: int = 3
     cooldown_seconds: float = 30.0
+    #: a medium prompt meant for the strong tier goes to the fast tier when the strong
+    #: tier's predicted completion time is more than this many times the fast tier's
+    max_slowdown: float = 4.0
+    #: how much likelier to succeed a backend must be, per doubling of its predicted time,
+    #: to be preferred over a faster one (0: speed never outweighs learned quality)
+    slowdown_cost: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +414,10 @@ class _Validator:
                                            d.cooldown_failures, minimum=1),
             cooldown_seconds=self.number(r, "cooldown_seconds", "routing", d.cooldown_seconds,
                                          positive=True),
+            max_slowdown=self.number(r, "max_slowdown", "routing", d.max_slowdown, low=1.0,
+                                     high=1000.0),
+            slowdown_cost=self.number(r, "slowdown_cost", "routing", d.slowdown_cost, low=0.0,
+                                      high=1.0),
         )
 
     def backends(self, data: dict) -> tuple[dict[str, BackendConfig], tuple[str, ...]]:
@@ -505,75 +515,6 @@ def _kind_template(kind: str) -> BackendConfig:
 def _line(data: dict, key: Any) -> int | None:
     lines = getattr(data, "lines", None)
     return lines.get(key) if lines else None
-
-
-# --------------------------------------------------------------------------- endpoints
-
-
-def normalize_endpoint(value: str, *, kind: str = "openai") -> str:
-    """An http(s) base URL without a trailing ``/`` (nor ``/v1`` for OpenAI-compatible
-    servers, which the client adds itself). Raises ValueError with a one-line reason."""
-    value = value.strip()
-    if any(c.isspace() for c in value):
-        raise ValueError(f"must not contain spaces: {value!r}")
-    if "://" not in value:
-        raise ValueError(f"no scheme in {value!r} (did you mean 'http://{value}'?)")
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
-    try:
-        host, _port = parts.hostname, parts.port
-    except ValueError:
-        raise ValueError(f"invalid port in {value!r}") from None
-    if not host:
-        raise ValueError(f"no host in {value!r}")
-    if parts.username is not None or parts.password is not None:
-        # not echoed: it holds a secret
-        raise ValueError("must not contain a user name or password (use api_key_env)")
-    if parts.query or parts.fragment:
-        raise ValueError(f"must not have a query or fragment: {value!r}")
-    base = f"{parts.scheme.lower()}://{parts.netloc}{parts.path}".rstrip("/")
-    if kind == "openai" and base.endswith("/v1"):
-        base = base[: -len("/v1")]
-    return base
-
-
-def insecure_endpoint(endpoint: str) -> bool:
-    """True for plain http to another machine: prompts and replies travel unencrypted."""
-    parts = urlsplit(endpoint)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "http" or host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return True
-
-
-def parse_ollama_host(value: str) -> str:
-    """``OLLAMA_HOST`` as Ollama reads it: scheme optional (http), port optional (11434, or
-    80/443 when a scheme is given), and a bind-all address means this machine."""
-    value = value.strip().rstrip("/")
-    scheme, sep, rest = value.partition("://")
-    default_port = 11434
-    if not sep:
-        scheme, rest = "http", value
-    elif scheme.lower() not in ("http", "https"):
-        raise ValueError(f"must be host[:port] or an http(s) URL, got {value!r}")
-    else:
-        default_port = 443 if scheme.lower() == "https" else 80
-    if rest.count(":") > 1 and "[" not in rest:  # a bare IPv6 address such as "::"
-        rest = f"[{rest}]"
-    try:
-        parts = urlsplit(f"{scheme.lower()}://{rest}")
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        raise ValueError(f"invalid host or port in {value!r}") from None
-    if host in (None, "", "0.0.0.0", "::"):
-        host = "127.0.0.1" if host != "::" else "::1"
-    netloc = f"[{host}]" if ":" in host else host
-    path = parts.path.rstrip("/")
-    return f"{parts.scheme}://{netloc}:{port or default_port}{path}"
 
 
 def _apply_ollama_host(config: Config, env: Mapping[str, str] | None,

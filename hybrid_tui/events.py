@@ -13,8 +13,14 @@ Failure: ... ``Error`` (always last). Every stream ends with ``Done`` or ``Error
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
+
+
+def new_decision_id() -> str:
+    """A short id, unique per decision (it ties a routing-log line to its outcome)."""
+    return uuid.uuid4().hex[:12]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +34,13 @@ class Decision:
     complexity: str
     reason: str
     forced: bool = False
-    #: the signals behind the decision (keywords, scores, availability, history)
+    #: the signals behind the decision: ``task_type``, ``words`` (what set it),
+    #: ``complexity_score`` and ``contributions``, ``availability``, ``loaded`` and
+    #: ``predicted`` (queue_s, ttft_s, load_s, decode_s, total_s) and ``bandit`` (mean,
+    #: samples) per candidate, ``forced``, ``rule`` (see ``hybrid_tui.router.policy``)
     signals: dict[str, Any] = field(default_factory=dict)
+    #: unique per decision
+    id: str = field(default_factory=new_decision_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +131,9 @@ class Done:
     failover_from: str | None = None
     #: the backend that failed before its first token (see ``Fallback``)
     fallback_from: str | None = None
+    #: the store row of this reply's outcome (``RouterService.rate`` finds it by this);
+    #: None when learning is off or the store could not be written
+    reply_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,17 @@ CONTRACT (kept; fields and methods may be added, never renamed or removed):
     BackendState: name, endpoint, kind, tier, status ("unknown" | "up" | "down" | "degraded"),
         latency_ms, version, models, loaded, chosen_model, last_checked, next_check,
         last_error, error_kind; added: detail, failures, available, loaded_known,
-        request_failures, cooldown_until, cooling, cooldown_left, is_cold(model)
+        request_failures, cooldown_until, cooling, cooldown_left, is_cold(model),
+        chosen_loaded (True/False, None when the server does not say), queue (our requests
+        in flight + waiting), predicted_tps (the router's running tok/s estimate)
     HealthMonitor(backends, *, interval, timeout): start(), stop(), refresh(names=None),
         states(), state(name), mark_failed(name, error, kind=None), mark_ok(name),
         add_listener(callback); added: remove_listener, note_models, note_loaded, running,
-        keyword arguments cooldown_failures (default 3) and cooldown_seconds (default 30)
+        keyword arguments cooldown_failures (default 3) and cooldown_seconds (default 30),
+        note_queue(name, queue), note_speed(name, tokens_per_s)
+
+The chosen model prefers one already in memory (``Backend.pick_model(prefer_loaded=True)``):
+any configured model that is loaded beats a cold load of an earlier preference.
 """
 
 from __future__ import annotations
@@ -80,6 +86,18 @@ class BackendState:
     request_failures: int = 0
     #: time.time() until which the backend is skipped, or None
     cooldown_until: float | None = None
+    #: our own requests to it now: in flight plus waiting for a slot (the router's limiter)
+    queue: int = 0
+    #: the router's running estimate of its decode speed (tok/s), None before a reply
+    predicted_tps: float | None = None
+
+    @property
+    def chosen_loaded(self) -> bool | None:
+        """Whether ``chosen_model`` is in memory: None when unknown (no model chosen, or
+        the server does not say what is loaded)."""
+        if not self.chosen_model or not (self.loaded_known or self.loaded):
+            return None
+        return not self.is_cold(self.chosen_model)
 
     @property
     def cooling(self) -> bool:
@@ -131,7 +149,7 @@ def state_from_report(
             last_error=report.error or "health probe failed",
             error_kind=report.error_kind or "other",
         )
-    chosen = backend.pick_model(report.models)
+    chosen = backend.pick_model(report.models, prefer_loaded=True)
     problems = []
     if chosen is None:
         problems.append("no chat model listed")
@@ -290,13 +308,25 @@ class HealthMonitor:
         models = tuple(replace(m, loaded=True) if m.name == model else m for m in old.models)
         self._set(replace(old, loaded=(*old.loaded, model), models=models))
 
+    def note_queue(self, name: str, queue: int) -> None:
+        """The router's own queue for ``name`` changed (requests in flight + waiting)."""
+        old = self._states.get(name)
+        if old is not None and old.queue != queue:
+            self._set(replace(old, queue=queue))
+
+    def note_speed(self, name: str, tokens_per_s: float | None) -> None:
+        """The router's running estimate of ``name``'s decode speed changed."""
+        old = self._states.get(name)
+        if old is not None and tokens_per_s is not None and old.predicted_tps != tokens_per_s:
+            self._set(replace(old, predicted_tps=tokens_per_s))
+
     def note_models(self, name: str, models: Iterable[ModelInfo]) -> None:
         """Record a model list fetched outside a probe (the router asks when it has none)."""
         old = self._states.get(name)
         if old is None:
             return
         models = tuple(models)
-        chosen = self.backends[name].pick_model(models)
+        chosen = self.backends[name].pick_model(models, prefer_loaded=True)
         loaded = tuple(m.name for m in models if m.loaded)
         self._set(replace(old, models=models, loaded=loaded, chosen_model=chosen))
 
@@ -338,6 +368,8 @@ class HealthMonitor:
                 failures=failures,
                 request_failures=old.request_failures,
                 cooldown_until=cooldown_until,
+                queue=old.queue,
+                predicted_tps=old.predicted_tps,
             )
             self._schedule(name, wait, force=cooldown_until is not None)
             self._set(new, force=True)

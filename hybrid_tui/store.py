@@ -1,5 +1,9 @@
 """Routing outcomes and chat transcripts in one SQLite file (``locations.store_file()``).
 
+An outcome row is one reply: who answered, how well (the automatic verdict ``success``, and
+the user's ``feedback`` when they rated it, which then wins) and how fast. The router's
+bandit and speed estimates are read from these rows once per process and kept in memory.
+
 The file is created on first use, never at import. WAL mode with ``synchronous=NORMAL``: a
 commit is an append to the log, cheap enough to call while a reply streams, and a killed
 process loses at most the last unsynced commit, never the database.
@@ -20,7 +24,22 @@ from typing import Any
 
 from hybrid_tui import locations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: columns added after version 1, with their types (added in place to an older file)
+_OUTCOME_COLUMNS_V2 = (
+    ("decision_id", "TEXT"),
+    ("tokens", "INTEGER"),
+    ("total_ms", "REAL"),
+    ("load_ms", "REAL"),
+    ("cold", "INTEGER NOT NULL DEFAULT 0"),
+    ("cancelled", "INTEGER NOT NULL DEFAULT 0"),
+    ("forced", "INTEGER NOT NULL DEFAULT 0"),
+    ("code_check", "TEXT"),
+    ("feedback", "INTEGER"),
+)
+#: the verdict that counts: the user's rating when there is one, else the automatic one
+EFFECTIVE_SUCCESS = "CASE WHEN feedback IS NULL THEN success ELSE feedback > 0 END"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -85,6 +104,7 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             with conn:
                 conn.executescript(_SCHEMA)
+                _migrate(conn)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._conn = conn
         return self._conn
@@ -122,13 +142,22 @@ class Store:
         failed: bool = False,
         ttft_ms: float | None = None,
         tokens_per_s: float | None = None,
-    ) -> None:
-        """Append one reply's outcome."""
+        decision_id: str | None = None,
+        tokens: int | None = None,
+        total_ms: float | None = None,
+        load_ms: float | None = None,
+        cold: bool = False,
+        cancelled: bool = False,
+        forced: bool = False,
+        code_check: str | None = None,
+    ) -> int:
+        """Append one reply's outcome; returns its row id (for feedback)."""
         with self._lock, self._db() as db:
-            db.execute(
+            cur = db.execute(
                 "INSERT INTO outcomes (ts, task_type, complexity, backend, model, success,"
-                " confidence, escalated, failed, ttft_ms, tokens_per_s)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " confidence, escalated, failed, ttft_ms, tokens_per_s, decision_id, tokens,"
+                " total_ms, load_ms, cold, cancelled, forced, code_check)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     time.time(),
                     task_type,
@@ -141,18 +170,92 @@ class Store:
                     int(failed),
                     ttft_ms,
                     tokens_per_s,
+                    decision_id,
+                    tokens,
+                    total_ms,
+                    load_ms,
+                    int(cold),
+                    int(cancelled),
+                    int(forced),
+                    code_check,
                 ),
             )
+            return int(cur.lastrowid or 0)
 
     def outcome_stats(self, task_type: str, complexity: str) -> dict[str, tuple[int, int]]:
-        """``{backend: (successes, total)}`` for one (task type, complexity)."""
+        """``{backend: (successes, total)}`` for one (task type, complexity); a rating
+        overrides the automatic verdict of its reply. Requests that failed (the server did,
+        not the answer: refused, HTTP 500, died) are kept but say nothing about quality."""
         with self._lock:
             rows = self._db().execute(
-                "SELECT backend, SUM(success), COUNT(*) FROM outcomes"
-                " WHERE task_type = ? AND complexity = ? GROUP BY backend ORDER BY backend",
+                f"SELECT backend, SUM({EFFECTIVE_SUCCESS}), COUNT(*) FROM outcomes"
+                " WHERE task_type = ? AND complexity = ? AND failed = 0"
+                " GROUP BY backend ORDER BY backend",
                 (task_type, complexity),
             )
             return {r[0]: (int(r[1] or 0), int(r[2])) for r in rows}
+
+    def all_outcome_stats(self) -> dict[tuple[str, str], dict[str, tuple[int, int]]]:
+        """Every (task type, complexity) -> ``{backend: (successes, total)}``, in one query
+        (the router reads this once and keeps it in memory)."""
+        with self._lock:
+            rows = self._db().execute(
+                f"SELECT task_type, complexity, backend, SUM({EFFECTIVE_SUCCESS}), COUNT(*)"
+                " FROM outcomes WHERE failed = 0 GROUP BY task_type, complexity, backend"
+            ).fetchall()
+        out: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
+        for task_type, complexity, backend, successes, total in rows:
+            out.setdefault((task_type, complexity), {})[backend] = (int(successes or 0), int(total))
+        return out
+
+    def recent_speeds(self, limit: int = 500) -> list[dict[str, Any]]:
+        """The speed figures of the last ``limit`` answered replies, oldest first (to replay
+        into the running estimates at start-up)."""
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT * FROM (SELECT id, backend, task_type, ttft_ms, tokens_per_s, tokens,"
+                " total_ms, load_ms, cold FROM outcomes WHERE failed = 0 AND cancelled = 0"
+                " ORDER BY id DESC LIMIT ?) ORDER BY id",
+                (limit,),
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def outcome(self, row_id: int) -> dict[str, Any] | None:
+        """One outcome row as a dict, or None."""
+        with self._lock:
+            row = self._db().execute("SELECT * FROM outcomes WHERE id = ?", (row_id,)).fetchone()
+        return dict(row) if row is not None else None
+
+    def last_reply(self) -> dict[str, Any] | None:
+        """The most recent answered reply (by any process), or None."""
+        with self._lock:
+            row = self._db().execute(
+                "SELECT * FROM outcomes WHERE failed = 0 ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+        return dict(row) if row is not None else None
+
+    def set_feedback(self, row_id: int, value: int) -> bool:
+        """Record the user's rating (+1 or -1) of one reply; False when there is no such row."""
+        with self._lock, self._db() as db:
+            cur = db.execute("UPDATE outcomes SET feedback = ? WHERE id = ?", (value, row_id))
+            return cur.rowcount > 0
+
+    def outcome_summary(self) -> list[dict[str, Any]]:
+        """Per (task type, complexity, backend): replies, effective successes, ratings,
+        escalations, failures, cancellations and mean speed (``hybrid-tui history``)."""
+        with self._lock:
+            rows = self._db().execute(
+                f"SELECT task_type, complexity, backend, SUM(failed = 0) AS replies,"
+                f" SUM(failed = 0 AND {EFFECTIVE_SUCCESS}) AS successes,"
+                " SUM(feedback > 0) AS rated_up, SUM(feedback < 0) AS rated_down,"
+                " SUM(escalated) AS escalated, SUM(failed) AS failed,"
+                " SUM(cancelled) AS cancelled, SUM(code_check = 'failed') AS code_failed,"
+                " AVG(ttft_ms) AS ttft_ms, AVG(tokens_per_s) AS tokens_per_s,"
+                " MAX(ts) AS last_ts FROM outcomes"
+                " GROUP BY task_type, complexity, backend ORDER BY task_type, complexity, backend"
+            ).fetchall()
+        return [{k: (v if v is not None else 0) if k in _COUNTS else v
+                 for k, v in dict(r).items()} for r in rows]
 
     # -- transcripts -----------------------------------------------------------------------
 
@@ -217,6 +320,20 @@ class Store:
                 turn["meta"] = {}
             turns.append(turn)
         return turns
+
+
+_COUNTS = frozenset(
+    {"replies", "successes", "rated_up", "rated_down", "escalated", "failed", "cancelled",
+     "code_failed"}
+)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a file made by an older version up to date (columns are only ever added)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(outcomes)")}
+    for name, kind in _OUTCOME_COLUMNS_V2:
+        if name not in have:
+            conn.execute(f"ALTER TABLE outcomes ADD COLUMN {name} {kind}")
 
 
 #: the name the router service contract uses

@@ -76,6 +76,10 @@ class StreamStats:
     server_completion_tokens: int | None = None
     server_tokens_per_s: float | None = None
     server_load_ms: float | None = None
+    #: Ollama's own timings in ms: prompt evaluation (the warm part of the first token)
+    #: and generation (``eval_duration``)
+    server_prompt_eval_ms: float | None = None
+    server_eval_ms: float | None = None
     #: lenient-parse notes, e.g. "skipped 1 malformed line"
     warnings: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
@@ -124,10 +128,25 @@ class Backend(ABC):
         :class:`~hybrid_tui.errors.BackendError` (with ``partial`` text when some arrived).
         Closing the iterator (or cancelling the task) closes the HTTP stream."""
 
-    def pick_model(self, available: Sequence[ModelInfo]) -> str | None:
+    def pick_model(
+        self, available: Sequence[ModelInfo], *, prefer_loaded: bool = False
+    ) -> str | None:
         """The first ``config.models`` entry the server lists (case-insensitive substring),
-        preferring a loaded match; else the first listed chat model; None if none."""
+        preferring a loaded match; else the first listed chat model; None if none.
+
+        ``prefer_loaded``: a loaded model that matches *any* entry beats an unloaded match of
+        an earlier one (every listed model is fit for the backend's tier, and a cold load
+        costs seconds to minutes); with no entries, the first loaded chat model wins."""
         chat = [m for m in available if m.type != "embedding"]
+        if prefer_loaded:
+            loaded = [m for m in chat if m.loaded]
+            for wanted in self.config.models:
+                w = wanted.lower()
+                hit = next((m for m in loaded if w in m.name.lower()), None)
+                if hit is not None:
+                    return hit.name
+            if not self.config.models and loaded:
+                return loaded[0].name
         for wanted in self.config.models:
             w = wanted.lower()
             matches = [m for m in chat if w in m.name.lower()]

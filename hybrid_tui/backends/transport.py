@@ -317,6 +317,8 @@ class HTTPBackend(Backend):
             server_completion_tokens=parser.completion_tokens,
             server_tokens_per_s=parser.server_tokens_per_s,
             server_load_ms=parser.server_load_ms,
+            server_prompt_eval_ms=parser.extra.get("prompt_eval_ms"),
+            server_eval_ms=parser.extra.get("eval_ms"),
             warnings=tuple(warnings),
             extra=dict(parser.extra),
         )

@@ -1,4 +1,7 @@
-"""Decide which backend answers a classified prompt. A pure function: no I/O, no clock.
+"""The fixed rules: which backend answers a classified prompt. A pure function: no I/O, no
+clock. (The router applies them through :mod:`hybrid_tui.router.policy`, which refines them
+with what it learned, predicted completion times and loaded models; on their own they are the
+seed's static matrix, the routing benchmark's ``static`` router.)
 
 The rules, first match wins:
 
@@ -9,7 +12,8 @@ The rules, first match wins:
 4. a backend whose ``task_types`` lists the task type (or "complex" / "multi-file");
 5. complex, multi-file, analysis or planning -> the strong tier;
 6. simple -> the fast tier;
-7. medium -> the learned history when it is clear, else a default per task type.
+7. medium -> ``history`` (the seed's success ratios) when given and clear, else a default
+   per task type.
 
 Health "unknown" (not probed yet) and "degraded" count as available; a backend cooling down
 after failures in a row does not (the reason then says so: "ollama cooling down (3 failures)
@@ -47,6 +51,12 @@ class Candidate:
     #: skipped for a while after ``failures`` failed requests in a row
     cooling: bool = False
     failures: int = 0
+    #: ``model`` is in memory (True), known not to be (False: a cold load first), or unknown
+    loaded: bool | None = None
+    #: our own requests to it now, in flight and waiting (``FifoLimiter``)
+    queue: int = 0
+    #: requests it serves at once (``max_concurrent``)
+    slots: int = 1
 
     @property
     def available(self) -> bool:

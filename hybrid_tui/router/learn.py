@@ -1,9 +1,18 @@
-"""Learning from outcomes: what counts as a success, and when history is strong enough to use.
+"""Learning from outcomes: what counts as a success, the bandit and speed estimates kept in
+memory, and the user's ratings.
 
-Outcomes are kept per (task type, complexity, backend) by :class:`hybrid_tui.store.Store`.
-A backend's success rate is smoothed with a uniform prior, (s + 1) / (n + 2), so two lucky
-answers do not outweigh a long record; history only decides once the favoured backend has
-:data:`MIN_SAMPLES` outcomes and beats the runner-up by :data:`MIN_MARGIN`.
+Outcomes are kept per reply by :class:`hybrid_tui.store.Store`. :class:`Learner` reads them
+once (the first time a decision needs them: one aggregate query plus the last few hundred
+replies' speeds) and then writes every new outcome through to the store and to its
+in-memory :class:`~hybrid_tui.router.bandit.Bandit` and
+:class:`~hybrid_tui.router.predict.SpeedModel`, so a decision never touches SQLite.
+
+A reply is a success when it was not escalated or cancelled, its code check did not fail, and
+its confidence reached the threshold; a user's ``+`` / ``-`` overrides that verdict. A request
+that failed (refused, HTTP error, died mid-reply) is recorded but teaches the bandit nothing:
+that is the server's availability, which health and cooldowns handle, not answer quality.
+(:func:`favoured` and :func:`smoothed_rate` are the seed's success-ratio rule, kept for
+:func:`~hybrid_tui.router.decide.decide`'s ``history`` argument.)
 """
 
 from __future__ import annotations
@@ -11,17 +20,23 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from hybrid_tui.errors import UsageError
+from hybrid_tui.router.bandit import Bandit
+from hybrid_tui.router.predict import SpeedModel
 
 if TYPE_CHECKING:
     from hybrid_tui.store import Store
 
 log = logging.getLogger(__name__)
 
-#: outcomes the favoured backend needs before history decides
+#: outcomes the favoured backend needs before history decides (seed rule)
 MIN_SAMPLES = 3
-#: smoothed success rates closer than this are a tie (history then says nothing)
+#: smoothed success rates closer than this are a tie (seed rule)
 MIN_MARGIN = 0.05
+#: replies whose speeds are replayed into the estimates at start-up
+SPEED_HISTORY = 500
 
 Stats = Mapping[str, tuple[int, int]]
 """backend name -> (successes, total) for one (task type, complexity)."""
@@ -33,10 +48,17 @@ def smoothed_rate(successes: int, total: int) -> float:
 
 
 def is_success(
-    confidence: float | None, threshold: float, *, escalated: bool, failed: bool
+    confidence: float | None,
+    threshold: float,
+    *,
+    escalated: bool,
+    failed: bool,
+    cancelled: bool = False,
+    code_check: str | None = None,
 ) -> bool:
-    """A reply succeeded when it did not fail, was not escalated and scored >= threshold."""
-    if failed or escalated:
+    """A reply succeeded when it did not fail, was not escalated or cancelled, its code
+    check did not fail, and it scored >= threshold (or was not scored)."""
+    if failed or escalated or cancelled or code_check == "failed":
         return False
     return confidence is None or confidence >= threshold
 
@@ -62,27 +84,54 @@ def favoured(
 
 
 class Learner:
-    """Reads and records outcomes, or does nothing when learning is off.
+    """Reads and records outcomes, or does nothing with them when learning is off.
 
-    A store that cannot be read or written (disk full, read-only) never breaks a reply: the
-    problem is logged once and learning carries on without it.
+    Speeds are measured either way (they are facts about this session, not learning) but
+    only kept across restarts when learning is on. A store that cannot be read or written
+    (disk full, read-only) never breaks a reply: the problem is logged once and learning
+    carries on in memory.
     """
 
     def __init__(self, store: Store | None, *, enabled: bool, threshold: float) -> None:
         self.store = store if enabled else None
         self.enabled = enabled and store is not None
         self.threshold = threshold
+        self.bandit = Bandit()
+        self.speeds = SpeedModel()
+        self._loaded = False
         self._warned = False
 
-    def stats(self, task_type: str, complexity: str) -> dict[str, tuple[int, int]]:
-        """History for one (task type, complexity); empty when learning is off."""
+    def load(self) -> None:
+        """Read what earlier sessions learned (once; later calls do nothing)."""
+        if self._loaded:
+            return
+        self._loaded = True
         if not self.enabled or self.store is None:
-            return {}
+            return
         try:
-            return self.store.outcome_stats(task_type, complexity)
+            counts = self.store.all_outcome_stats()
+            speeds = self.store.recent_speeds(SPEED_HISTORY)
         except (sqlite3.Error, OSError) as exc:
             self._warn(exc)
+            return
+        self.bandit.load(counts)
+        for row in speeds:
+            self.speeds.observe(
+                row["backend"],
+                row["task_type"],
+                ttft_ms=row["ttft_ms"],
+                tokens=row["tokens"],
+                tokens_per_s=row["tokens_per_s"],
+                load_ms=row["load_ms"],
+                cold=bool(row["cold"]),
+            )
+
+    def stats(self, task_type: str, complexity: str) -> dict[str, tuple[int, int]]:
+        """``{backend: (successes, total)}`` for one bucket; empty when learning is off."""
+        if not self.enabled:
             return {}
+        self.load()
+        return self.bandit.counts((task_type, complexity))
 
     def record(
         self,
@@ -96,27 +145,98 @@ class Learner:
         failed: bool = False,
         ttft_ms: float | None = None,
         tokens_per_s: float | None = None,
+        **more: Any,
     ) -> bool:
-        """Record one reply's outcome; returns whether it counted as a success."""
-        success = is_success(confidence, self.threshold, escalated=escalated, failed=failed)
+        """Record one reply's outcome; returns whether it counted as a success. ``more``:
+        the keyword arguments of :meth:`record_reply`."""
+        success, _ = self.record_reply(
+            task_type=task_type, complexity=complexity, backend=backend, model=model,
+            confidence=confidence, escalated=escalated, failed=failed, ttft_ms=ttft_ms,
+            tokens_per_s=tokens_per_s, **more,
+        )  # fmt: skip
+        return success
+
+    def record_reply(
+        self,
+        *,
+        task_type: str,
+        complexity: str,
+        backend: str,
+        model: str,
+        confidence: float | None,
+        escalated: bool = False,
+        failed: bool = False,
+        ttft_ms: float | None = None,
+        tokens_per_s: float | None = None,
+        tokens: int | None = None,
+        total_ms: float | None = None,
+        load_ms: float | None = None,
+        cold: bool = False,
+        cancelled: bool = False,
+        forced: bool = False,
+        code_check: str | None = None,
+        decision_id: str | None = None,
+    ) -> tuple[bool, int | None]:
+        """Record one reply: its verdict, its speed; returns (success, store row id)."""
+        success = is_success(
+            confidence, self.threshold, escalated=escalated, failed=failed,
+            cancelled=cancelled, code_check=code_check,
+        )  # fmt: skip
+        if not failed and not cancelled:
+            self.speeds.observe(
+                backend, task_type, ttft_ms=ttft_ms, tokens=tokens, tokens_per_s=tokens_per_s,
+                load_ms=load_ms, cold=cold,
+            )  # fmt: skip
         if not self.enabled or self.store is None:
-            return success
+            return success, None
+        self.load()
+        if not failed:  # a server failure says nothing about the quality of its answers
+            self.bandit.add((task_type, complexity), backend, success)
         try:
-            self.store.record_outcome(
-                task_type=task_type,
-                complexity=complexity,
-                backend=backend,
-                model=model,
-                success=success,
-                confidence=confidence,
-                escalated=escalated,
-                failed=failed,
-                ttft_ms=ttft_ms,
-                tokens_per_s=tokens_per_s,
-            )
+            row = self.store.record_outcome(
+                task_type=task_type, complexity=complexity, backend=backend, model=model,
+                success=success, confidence=confidence, escalated=escalated, failed=failed,
+                ttft_ms=ttft_ms, tokens_per_s=tokens_per_s, decision_id=decision_id,
+                tokens=tokens, total_ms=total_ms, load_ms=load_ms, cold=cold,
+                cancelled=cancelled, forced=forced, code_check=code_check,
+            )  # fmt: skip
         except (sqlite3.Error, OSError) as exc:
             self._warn(exc)
-        return success
+            return success, None
+        return success, row
+
+    def rate(self, positive: bool, reply_id: int | None = None) -> str:
+        """Record the user's verdict on a reply (None: the last one any process recorded);
+        returns a one-line confirmation. Raises :class:`UsageError` when there is nothing
+        to rate."""
+        if not self.enabled or self.store is None:
+            raise UsageError(
+                "learning is off (routing.learning_enabled: false): no reply was recorded, "
+                "so there is nothing to rate"
+            )
+        self.load()
+        try:
+            row = self.store.last_reply() if reply_id is None else self.store.outcome(reply_id)
+            if row is None:
+                what = "no reply has been recorded yet" if reply_id is None else (
+                    f"there is no reply {reply_id}")
+                raise UsageError(f"nothing to rate: {what}")
+            if row["failed"]:
+                raise UsageError(f"nothing to rate: reply {row['id']} failed before it ended")
+            self.store.set_feedback(int(row["id"]), 1 if positive else -1)
+            bucket = (row["task_type"], row["complexity"])
+            counts = self.store.outcome_stats(*bucket)
+        except (sqlite3.Error, OSError) as exc:
+            raise UsageError(f"the history store cannot be used: {exc}") from None
+        self.bandit.set_counts(bucket, counts)
+        good, total = counts.get(row["backend"], (0, 0))
+        sign = "+" if positive else "-"
+        model = f" · {row['model']}" if row["model"] else ""
+        return (
+            f"rated reply {row['id']} {sign} ({row['backend']}{model}, {row['complexity']} "
+            f"{row['task_type']}): {row['backend']} now has {good}/{total} good replies for "
+            f"{row['complexity']} {row['task_type']}"
+        )
 
     def _warn(self, exc: Exception) -> None:
         if not self._warned:

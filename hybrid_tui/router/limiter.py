@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
 
@@ -23,6 +23,18 @@ class FifoLimiter:
         #: slots held now
         self.active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        #: called after every change of ``active`` or ``waiting`` (the health sidebar's
+        #: queue figure); must be cheap and must not raise
+        self.on_change: Callable[[], None] | None = None
+
+    @property
+    def queue(self) -> int:
+        """Requests in flight plus requests waiting."""
+        return self.active + self.waiting
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     @property
     def waiting(self) -> int:
@@ -33,9 +45,11 @@ class FifoLimiter:
         """Wait for a slot (FIFO). Cancelling while queued gives up the place in line."""
         if self.active < self.limit and not self._waiters:
             self.active += 1
+            self._changed()
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
+        self._changed()
         try:
             await fut
         except asyncio.CancelledError:
@@ -44,6 +58,7 @@ class FifoLimiter:
             else:
                 with suppress(ValueError):
                     self._waiters.remove(fut)
+                self._changed()
             raise
 
     def release(self) -> None:
@@ -52,8 +67,10 @@ class FifoLimiter:
             fut = self._waiters.popleft()
             if not fut.done():
                 fut.set_result(None)  # ``active`` stays: the slot changes hands
+                self._changed()
                 return
         self.active -= 1
+        self._changed()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

@@ -25,27 +25,34 @@ CONTRACT (implemented by the router helper):
         #        learner: Learner; store: Store | None; submit raises UsageError at once
         #        for a force that names no enabled backend or tier, or an empty prompt;
         #        first_token_notice: seconds before a "waiting for first token" notice.
+        # added (issue 6): rate(positive, reply_id=None) -> str: the user's verdict on a
+        #        reply (None: the last one any process recorded); UsageError when there is
+        #        nothing to rate. rng (keyword, and attribute): random.Random for Thompson
+        #        draws. speeds: SpeedModel. Decision.id, Done.reply_id.
 
-One prompt: classify -> decide -> pick the model -> stream (through the backend's FIFO
+One prompt: classify -> choose (:mod:`hybrid_tui.router.policy`: the fixed rules, the bandit,
+predicted times, loaded models) -> pick the model -> stream (through the backend's FIFO
 concurrency limit, saying ``Waiting`` while queued, loading or slow) -> on a failure before
 the first token, fall back to the next backend; after some tokens, fail over: the next
 backend is sent the conversation plus the partial reply as an assistant prefix and continues
-it -> score -> maybe escalate a weak fast-tier reply to the strong tier -> record outcomes.
-Failed requests count towards a backend's cooldown (:mod:`hybrid_tui.health`).
+it -> score it and check its code -> maybe escalate a weak fast-tier reply to the strong tier
+-> record outcomes (a reply closed half-way counts as cancelled). Failed requests count
+towards a backend's cooldown (:mod:`hybrid_tui.health`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
+from dataclasses import dataclass, field, replace
 
 import httpx
 
 from hybrid_tui.backends import Backend, Message, make_backend
-from hybrid_tui.backends.transport import EMPTY_REPLY
 from hybrid_tui.config import Config
 from hybrid_tui.errors import (
     BackendError,
@@ -74,11 +81,13 @@ from hybrid_tui.router.attempt import (
     stream_attempt,
 )
 from hybrid_tui.router.classify import Classification, classify
-from hybrid_tui.router.decide import Candidate, Choice, check_force, decide
+from hybrid_tui.router.decide import Candidate, Choice, check_force
 from hybrid_tui.router.learn import Learner
 from hybrid_tui.router.limiter import FifoLimiter
 from hybrid_tui.router.messages import build_messages, continuation, nobody_answered
-from hybrid_tui.router.score import score
+from hybrid_tui.router.outcomes import finish, record
+from hybrid_tui.router.policy import Settings, choose, predictions
+from hybrid_tui.router.predict import SpeedModel
 from hybrid_tui.store import OutcomeStore, Store
 
 log = logging.getLogger(__name__)
@@ -86,6 +95,20 @@ log = logging.getLogger(__name__)
 #: the shared client's defaults; backends set their own per-request deadlines on top
 CLIENT_TIMEOUT = httpx.Timeout(connect=3.0, read=60.0, write=30.0, pool=None)
 CLIENT_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=20)
+
+
+
+@dataclass(slots=True)
+class _Turn:
+    """One submitted prompt's routing facts, and the reply streaming now (so a reply that is
+    closed half-way can still be recorded as cancelled)."""
+
+    cls: Classification
+    decision_id: str
+    forced: bool
+    current: Reply | None = None
+    cold: bool = False
+    open: set[int] = field(default_factory=set)
 
 
 class RouterService:
@@ -98,6 +121,7 @@ class RouterService:
         client: httpx.AsyncClient | None = None,
         store: OutcomeStore | None = None,
         poll: bool = True,
+        rng: random.Random | None = None,
     ) -> None:
         self.config = config
         self._owns_client = client is None
@@ -117,10 +141,21 @@ class RouterService:
         self.limiters = {
             n: FifoLimiter(max(1, b.config.max_concurrent)) for n, b in enabled.items()
         }
+        for name, limiter in self.limiters.items():
+            limiter.on_change = self._queue_listener(name, limiter)
         self._owns_store = store is None and routing.learning_enabled
         self.store: Store | None = Store() if self._owns_store else store
         self.learner = Learner(
             self.store, enabled=routing.learning_enabled, threshold=routing.escalation_threshold
+        )
+        #: the running speed estimates behind predicted completion times
+        self.speeds: SpeedModel = self.learner.speeds
+        #: the source of Thompson draws (tests pass a seeded one)
+        self.rng = rng or random.Random()
+        self.settings = Settings(
+            default_provider=routing.default_provider,
+            max_slowdown=routing.max_slowdown,
+            slowdown_cost=routing.slowdown_cost,
         )
         self.poll = poll
         #: at most this many seconds without a first token before a ``Waiting`` notice
@@ -131,7 +166,10 @@ class RouterService:
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Probe every backend once, then keep polling (when ``poll``)."""
+        """Read what earlier sessions learned, probe every backend once, then keep polling
+        (when ``poll``)."""
+        self.learner.load()
+        self._publish_speeds()
         if self.poll:
             await self.health.start()
         else:
@@ -164,6 +202,7 @@ class RouterService:
         out = []
         for name, state in self.health.states().items():
             cfg = self.backends[name].config
+            limiter = self.limiters[name]
             out.append(
                 Candidate(
                     name,
@@ -173,6 +212,9 @@ class RouterService:
                     state.chosen_model,
                     cooling=state.cooling,
                     failures=state.request_failures,
+                    loaded=state.chosen_loaded,
+                    queue=limiter.active + limiter.waiting,
+                    slots=limiter.limit,
                 )
             )
         return out
@@ -182,15 +224,34 @@ class RouterService:
     ) -> tuple[Classification, Choice]:
         """The classification and decision for ``prompt``, without sending anything."""
         cls = classify(prompt, context)
-        stats = self.learner.stats(cls.task_type, cls.complexity)
-        choice = decide(
+        return cls, self._choose(cls, self.candidates(), force=_normal_force(force))
+
+    def _choose(
+        self,
+        cls: Classification,
+        candidates: Sequence[Candidate],
+        *,
+        force: str | None = None,
+        explore: bool = True,
+    ) -> Choice:
+        learning = self.learner.enabled
+        if learning:
+            self.learner.load()
+        return choose(
             cls,
-            self.candidates(),
-            force=_normal_force(force),
-            default_provider=self.config.routing.default_provider,
-            history=stats,
+            candidates,
+            force=force,
+            settings=self.settings,
+            bandit=self.learner.bandit if learning else None,
+            speeds=self.speeds,
+            rng=self.rng if explore else None,
         )
-        return cls, choice
+
+    def rate(self, positive: bool, reply_id: int | None = None) -> str:
+        """Record the user's verdict (``+``: True) on a reply: ``reply_id`` is a
+        ``Done.reply_id``; None rates the last reply recorded by any process. Returns a
+        one-line confirmation; raises :class:`UsageError` when there is nothing to rate."""
+        return self.learner.rate(positive, reply_id)
 
     def submit(
         self,
@@ -220,10 +281,9 @@ class RouterService:
     ) -> AsyncIterator[Event]:
         submitted = time.perf_counter()
         cls, choice = self.route(prompt, context, force)
-        messages = build_messages(prompt, context, history)
         name = choice.backend
         model, problem = await self._model_for(name)
-        yield Decision(
+        decision = Decision(
             backend=name,
             model=model or "",
             task_type=cls.task_type,
@@ -232,7 +292,32 @@ class RouterService:
             forced=choice.forced,
             signals=choice.signals,
         )
+        turn = _Turn(cls, decision.id, choice.forced)
+        yield decision
+        answer = self._answer(turn, prompt, context, history, choice, name, model, problem,
+                              submitted)
+        try:
+            async with aclosing(answer) as events:  # closing it closes the HTTP stream now
+                async for ev in events:
+                    yield ev
+        except (GeneratorExit, asyncio.CancelledError):
+            self._cancelled(turn)
+            raise
 
+    async def _answer(
+        self,
+        turn: _Turn,
+        prompt: str,
+        context: tuple[tuple[str, str], ...],
+        history: tuple[Message, ...],
+        choice: Choice,
+        name: str,
+        model: str | None,
+        problem: BackendError | None,
+        submitted: float,
+    ) -> AsyncIterator[Event]:
+        cls = turn.cls
+        messages = build_messages(prompt, context, history)
         chain = Chain()  # the text of attempts that failed mid-reply: never lost
         failures: dict[str, BackendError] = {}
         while True:
@@ -241,7 +326,7 @@ class RouterService:
             try:
                 if problem is not None:
                     raise problem
-                async with aclosing(self._attempt(reply, sent, submitted)) as events:
+                async with aclosing(self._attempt(turn, reply, sent, submitted)) as events:
                     async for ev in events:
                         yield ev
                 self._succeeded(reply)
@@ -249,7 +334,7 @@ class RouterService:
             except BackendError as exc:
                 failures[name] = exc
                 self.health.mark_failed(name, exc.message, _failure_kind(exc))
-                self._record(cls, reply, None, failed=True)
+                self._record(turn, reply, None, failed=True)
                 chain.add(reply, exc)
                 nxt = self._fallback(cls, failures)
                 if nxt is None:
@@ -276,10 +361,13 @@ class RouterService:
                         reason=f"{previous} failed ({exc.message}); {nxt.reason}",
                     )
 
-        done = self._done(cls, prompt, reply, escalated=False, chain=chain)
-        strong = self._escalation_target(choice, reply, done)
-        self._record(cls, reply, done.confidence, escalated=strong is not None)
-        yield done
+        finished = finish(cls, prompt, reply, escalated=False, chain=chain,
+                          scoring=self.config.routing.confidence_scoring)
+        done = finished.done
+        strong = self._escalation_target(cls, choice, reply, done)
+        row = self._record(turn, reply, done.confidence, escalated=strong is not None,
+                           code_check=finished.code_check)
+        yield replace(done, reply_id=row)
         if strong is None:
             return
 
@@ -298,13 +386,14 @@ class RouterService:
         try:
             if problem is not None:
                 raise problem
-            async with aclosing(self._attempt(second, messages, time.perf_counter())) as events:
+            attempt = self._attempt(turn, second, messages, time.perf_counter())
+            async with aclosing(attempt) as events:
                 async for ev in events:
                     yield ev
             self._succeeded(second)
         except BackendError as exc:
             self.health.mark_failed(strong, exc.message, _failure_kind(exc))
-            self._record(cls, second, None, failed=True)
+            self._record(turn, second, None, failed=True)
             yield Error(
                 message=f"escalation to {strong} failed: {exc.message}",
                 backend=strong,
@@ -312,14 +401,15 @@ class RouterService:
                 partial=second.text or exc.partial,
             )
             return
-        final = self._done(cls, prompt, second, escalated=True)
-        self._record(cls, second, final.confidence)
-        yield final
+        final = finish(cls, prompt, second, escalated=True,
+                       scoring=self.config.routing.confidence_scoring)
+        row = self._record(turn, second, final.done.confidence, code_check=final.code_check)
+        yield replace(final.done, reply_id=row)
 
     # -- steps ---------------------------------------------------------------------------
 
     def _attempt(
-        self, reply: Reply, messages: Sequence[Message], submitted: float
+        self, turn: _Turn, reply: Reply, messages: Sequence[Message], submitted: float
     ) -> AsyncIterator[Token | Waiting]:
         """One backend's attempt at ``reply`` (see :func:`stream_attempt`)."""
         name = reply.backend
@@ -327,13 +417,16 @@ class RouterService:
         notice = self.first_token_notice
         if notice is not None:
             notice = min(notice, backend.config.timeout * NOTICE_SHARE)
+        turn.current = reply
+        turn.cold = self.health.state(name).is_cold(reply.model)
+        turn.open.add(id(reply))
         return stream_attempt(
             backend,
             self.limiters[name],
             reply,
             messages,
             options={"stall_timeout": self.config.routing.stall_timeout},
-            cold=self.health.state(name).is_cold(reply.model),
+            cold=turn.cold,
             submitted=submitted,
             notice_after=notice,
         )
@@ -342,6 +435,23 @@ class RouterService:
         """A reply came to its end: the backend is fine and its model is in memory."""
         self.health.mark_ok(reply.backend)
         self.health.note_loaded(reply.backend, reply.model)
+
+    def _cancelled(self, turn: _Turn) -> None:
+        """The consumer closed the stream: a reply that had started counts as cancelled."""
+        reply = turn.current
+        if reply is not None and id(reply) in turn.open and reply.parts:
+            self._record(turn, reply, None, cancelled=True)
+
+    def _queue_listener(self, name: str, limiter: FifoLimiter) -> Callable[[], None]:
+        def changed() -> None:
+            self.health.note_queue(name, limiter.active + limiter.waiting)
+
+        return changed
+
+    def _publish_speeds(self) -> None:
+        """Give the health monitor's states the running tok/s estimates (for the views)."""
+        for name in self.health.states():
+            self.health.note_speed(name, self.speeds.tokens_per_s(name))
 
     def _give_up(self, chain: Chain, failures: dict[str, BackendError]) -> Error:
         """The one Error when no backend is left: the partial reply, if any, is kept."""
@@ -387,102 +497,66 @@ class RouterService:
         except Exception as exc:
             raise BackendError(f"could not list models: {exc}", backend=name) from exc
         self.health.note_models(name, models)
-        model = backend.pick_model(models)
+        model = backend.pick_model(models, prefer_loaded=True)
         if model is None:
             raise NoModelAvailable("the server lists no chat model", backend=name)
         return model
 
     def _fallback(self, cls: Classification, failures: dict[str, BackendError]) -> Choice | None:
-        """The best backend not yet tried and not down, or None."""
+        """The best backend not yet tried and not down (greedy: no exploring), or None."""
         left = [c for c in self.candidates() if c.name not in failures and c.available]
         if not left:
             return None
-        stats = self.learner.stats(cls.task_type, cls.complexity)
-        return decide(cls, left, history=stats)
+        return self._choose(cls, left, explore=False)
 
-    def _escalation_target(self, choice: Choice, reply: Reply, done: Done) -> str | None:
+    def _escalation_target(
+        self, cls: Classification, choice: Choice, reply: Reply, done: Done
+    ) -> str | None:
         """The strong backend to re-ask when a fast reply scored low and the user did not
-        force anything; else None."""
+        force anything (the one predicted to finish first); else None."""
         threshold = self.config.routing.escalation_threshold
         if choice.forced or done.confidence is None or done.confidence >= threshold:
             return None
         if self.backends[reply.backend].config.tier != "fast":
             return None
-        for c in self.candidates():
-            if c.tier == "strong" and c.available and c.name != reply.backend:
-                return c.name
-        return None
-
-    def _done(
-        self,
-        cls: Classification,
-        prompt: str,
-        reply: Reply,
-        *,
-        escalated: bool,
-        chain: Chain | None = None,
-    ) -> Done:
-        stats = reply.stats
-        ttft = stats.ttft_ms if stats else None
-        rate = stats.tokens_per_s if stats else None
-        tokens = stats.tokens if stats else len(reply.parts)
-        total_ms = stats.total_ms if stats else (time.perf_counter() - reply.started) * 1000
-        warnings = stats.warnings if stats else ()
-        text = reply.text
-        if chain is not None and chain.parts:  # a failover: one reply from two backends
-            text = chain.text + text
-            ttft = chain.ttft_ms
-            tokens += chain.tokens
-            if chain.started is not None:
-                total_ms = (time.perf_counter() - chain.started) * 1000
-            # a continuation may rightly add nothing: that is no sign of a context overflow
-            warnings = tuple(w for w in warnings if w != EMPTY_REPLY)
-        confidence: float | None = None
-        notes: tuple[str, ...] = ()
-        if self.config.routing.confidence_scoring:
-            confidence, notes = score(
-                text, ttft_ms=ttft, tokens_per_s=rate, task_type=cls.task_type, prompt=prompt
-            )
-        return Done(
-            backend=reply.backend,
-            model=(stats.model if stats and stats.model else reply.model),
-            ttft_ms=ttft,
-            tokens=tokens,
-            tokens_per_s=rate,
-            confidence=confidence,
-            escalated=escalated,
-            total_ms=total_ms,
-            text=text,
-            task_type=cls.task_type,
-            complexity=cls.complexity,
-            finish_reason=stats.finish_reason if stats else None,
-            confidence_notes=notes,
-            warnings=warnings,
-            failover_from=chain.stopped if chain is not None and chain.parts else None,
-            fallback_from=chain.fallback_from if chain is not None else None,
-        )
+        strong = [
+            c for c in self.candidates()
+            if c.tier == "strong" and c.available and c.name != reply.backend
+        ]  # fmt: skip
+        if not strong:
+            return None
+        times = predictions(cls, strong, self.speeds)
+        return min(strong, key=lambda c: times[c.name].total_s).name
 
     def _record(
         self,
-        cls: Classification,
+        turn: _Turn,
         reply: Reply,
         confidence: float | None,
         *,
         escalated: bool = False,
         failed: bool = False,
-    ) -> None:
-        stats = reply.stats
-        self.learner.record(
-            task_type=cls.task_type,
-            complexity=cls.complexity,
-            backend=reply.backend,
-            model=reply.model,
-            confidence=confidence,
+        cancelled: bool = False,
+        code_check: str | None = None,
+    ) -> int | None:
+        """Record ``reply``'s outcome once; returns its store row id."""
+        turn.open.discard(id(reply))
+        row = record(
+            self.learner,
+            turn.cls,
+            reply,
+            confidence,
+            decision_id=turn.decision_id,
+            forced=turn.forced,
             escalated=escalated,
             failed=failed,
-            ttft_ms=stats.ttft_ms if stats else None,
-            tokens_per_s=stats.tokens_per_s if stats else None,
+            cancelled=cancelled,
+            code_check=code_check,
+            cold=turn.cold if reply is turn.current else False,
         )
+        if not failed and not cancelled:
+            self.health.note_speed(reply.backend, self.speeds.tokens_per_s(reply.backend))
+        return row
 
     def _nobody_message(self, failures: dict[str, BackendError]) -> str:
         states = self.health.states()

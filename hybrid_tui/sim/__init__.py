@@ -53,7 +53,9 @@ CONTRACT:
     demo_servers() -> (lmstudio, ollama)    # realistic speeds, the default model lists
 
 ``python -m hybrid_tui.sim --ollama-port 11434 --lmstudio-port 1234 [--tokens-per-s N] ...``
-runs both in the foreground (for trying the app against "servers started by hand").
+runs both in the foreground (for trying the app against "servers started by hand");
+``--which ollama`` runs one (start it twice for two Ollama hosts), ``--models A,B`` and
+``--loaded A|none`` set what a server lists and has in memory.
 """
 
 from hybrid_tui.sim.demo import demo_servers

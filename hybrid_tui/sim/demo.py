@@ -8,7 +8,14 @@ import contextlib
 import signal
 import sys
 
-from hybrid_tui.sim.knobs import FAULT_KINDS, QUIRKS, Fault, SimKnobs, parse_fault
+from hybrid_tui.sim.knobs import (
+    FAULT_KINDS,
+    QUIRKS,
+    Fault,
+    SimKnobs,
+    is_embedding,
+    parse_fault,
+)
 from hybrid_tui.sim.server import SimServer
 
 #: realistic speeds: a small model on LM Studio, a big one on Ollama
@@ -65,6 +72,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds a cold (not loaded) model takes to load",
     )
+    p.add_argument(
+        "--models",
+        action="append",
+        default=[],
+        metavar="[SERVER=]A,B,...",
+        help="the models the server lists (default: a realistic list per kind)",
+    )
+    p.add_argument(
+        "--loaded",
+        action="append",
+        default=[],
+        metavar="[SERVER=]A,B|none",
+        help="the models in memory at start (default: the first chat model)",
+    )
     p.add_argument("--reply", metavar="TEXT", help="a fixed reply instead of the canned ones")
     p.add_argument("--reply-tokens", type=int, metavar="N", help="force the reply length")
     p.add_argument(
@@ -120,6 +141,16 @@ def build_servers(argv: list[str] | None = None) -> list[SimServer]:
         knobs.reply = args.reply
         knobs.reply_tokens = args.reply_tokens
         knobs.fault = faults.get(server.name)
+        for spec in args.models:
+            target, names = _targeted(spec)
+            if target in (None, server.name):
+                knobs.models = _names(names)
+                chat = [m for m in knobs.models if not is_embedding(m)]
+                knobs.loaded = [m for m in knobs.loaded or [] if m in knobs.models] or chat[:1]
+        for spec in args.loaded:
+            target, names = _targeted(spec)
+            if target in (None, server.name):
+                knobs.loaded = [] if names.strip().lower() == "none" else _names(names)
         for spec in args.quirk:
             target, quirk = _targeted(spec)
             if quirk not in QUIRKS:
@@ -127,6 +158,10 @@ def build_servers(argv: list[str] | None = None) -> list[SimServer]:
             if target in (None, server.name):
                 knobs.quirks.add(quirk)
     return servers
+
+
+def _names(spec: str) -> list[str]:
+    return [n.strip() for n in spec.split(",") if n.strip()]
 
 
 async def serve(servers: list[SimServer]) -> None:

@@ -67,6 +67,7 @@ class Timing:
     """Monotonic nanosecond marks of one inference request."""
 
     arrived: int = field(default_factory=time.perf_counter_ns)
+    slotted: int = 0  # generation slot taken (the load starts here)
     ready: int = 0  # slot taken and model loaded
     first: int = 0  # first token written
     last: int = 0  # last token written
@@ -82,7 +83,8 @@ class Timing:
         first = self.first or ready
         return {
             "total_duration": end - self.arrived,
-            "load_duration": ready - self.arrived,
+            # Ollama's load_duration is the model load alone, not the wait for a slot
+            "load_duration": ready - (self.slotted or self.arrived),
             "prompt_eval_duration": first - ready,
             "eval_duration": (self.last or first) - first,
         }

@@ -371,6 +371,7 @@ class OllamaRoutes:
         keep_alive = parse_keep_alive(body.get("keep_alive"))
         plan = self._plan(requested, body, field, timing)
         async with server.slot():
+            timing.slotted = time.perf_counter_ns()
             self._prune()
             await server.cold_load(name)
             self.expires.pop(name, None)  # busy models do not expire

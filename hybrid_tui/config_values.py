@@ -1,0 +1,77 @@
+"""Value helpers for the configuration: endpoint URLs and ``OLLAMA_HOST``.
+
+Kept apart from :mod:`hybrid_tui.config` (which re-exports them) so the schema module stays
+about the schema. Each helper raises ``ValueError`` with a one-line reason; the config
+validator turns that into a :class:`~hybrid_tui.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+
+def normalize_endpoint(value: str, *, kind: str = "openai") -> str:
+    """An http(s) base URL without a trailing ``/`` (nor ``/v1`` for OpenAI-compatible
+    servers, which the client adds itself). Raises ValueError with a one-line reason."""
+    value = value.strip()
+    if any(c.isspace() for c in value):
+        raise ValueError(f"must not contain spaces: {value!r}")
+    if "://" not in value:
+        raise ValueError(f"no scheme in {value!r} (did you mean 'http://{value}'?)")
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+    try:
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError(f"invalid port in {value!r}") from None
+    if not host:
+        raise ValueError(f"no host in {value!r}")
+    if parts.username is not None or parts.password is not None:
+        # not echoed: it holds a secret
+        raise ValueError("must not contain a user name or password (use api_key_env)")
+    if parts.query or parts.fragment:
+        raise ValueError(f"must not have a query or fragment: {value!r}")
+    base = f"{parts.scheme.lower()}://{parts.netloc}{parts.path}".rstrip("/")
+    if kind == "openai" and base.endswith("/v1"):
+        base = base[: -len("/v1")]
+    return base
+
+
+def insecure_endpoint(endpoint: str) -> bool:
+    """True for plain http to another machine: prompts and replies travel unencrypted."""
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "http" or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def parse_ollama_host(value: str) -> str:
+    """``OLLAMA_HOST`` as Ollama reads it: scheme optional (http), port optional (11434, or
+    80/443 when a scheme is given), and a bind-all address means this machine."""
+    value = value.strip().rstrip("/")
+    scheme, sep, rest = value.partition("://")
+    default_port = 11434
+    if not sep:
+        scheme, rest = "http", value
+    elif scheme.lower() not in ("http", "https"):
+        raise ValueError(f"must be host[:port] or an http(s) URL, got {value!r}")
+    else:
+        default_port = 443 if scheme.lower() == "https" else 80
+    if rest.count(":") > 1 and "[" not in rest:  # a bare IPv6 address such as "::"
+        rest = f"[{rest}]"
+    try:
+        parts = urlsplit(f"{scheme.lower()}://{rest}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise ValueError(f"invalid host or port in {value!r}") from None
+    if host in (None, "", "0.0.0.0", "::"):
+        host = "127.0.0.1" if host != "::" else "::1"
+    netloc = f"[{host}]" if ":" in host else host
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{netloc}:{port or default_port}{path}"

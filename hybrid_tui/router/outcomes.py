@@ -1,0 +1,119 @@
+"""The end of a reply: the ``Done`` event (scored, its code checked) and the outcome that
+the learner records for it, including replies that failed or were cancelled half-way."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from hybrid_tui.backends.transport import EMPTY_REPLY
+from hybrid_tui.events import Done
+from hybrid_tui.router.attempt import Chain, Reply
+from hybrid_tui.router.classify import Classification
+from hybrid_tui.router.learn import Learner
+from hybrid_tui.router.score import score_reply
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A ``Done`` event and the verdict of its code check ("ok", "failed" or None)."""
+
+    done: Done
+    code_check: str | None
+
+
+def finish(
+    cls: Classification,
+    prompt: str,
+    reply: Reply,
+    *,
+    escalated: bool,
+    scoring: bool,
+    chain: Chain | None = None,
+) -> Finished:
+    """The ``Done`` event for ``reply`` (joined to ``chain``'s text after a failover)."""
+    stats = reply.stats
+    ttft = stats.ttft_ms if stats else None
+    rate = stats.tokens_per_s if stats else None
+    tokens = stats.tokens if stats else len(reply.parts)
+    total_ms = stats.total_ms if stats else (time.perf_counter() - reply.started) * 1000
+    warnings = stats.warnings if stats else ()
+    text = reply.text
+    if chain is not None and chain.parts:  # a failover: one reply from two backends
+        text = chain.text + text
+        ttft = chain.ttft_ms
+        tokens += chain.tokens
+        if chain.started is not None:
+            total_ms = (time.perf_counter() - chain.started) * 1000
+        # a continuation may rightly add nothing: that is no sign of a context overflow
+        warnings = tuple(w for w in warnings if w != EMPTY_REPLY)
+    confidence: float | None = None
+    notes: tuple[str, ...] = ()
+    verdict: str | None = None
+    if scoring:
+        scored = score_reply(
+            text, ttft_ms=ttft, tokens_per_s=rate, task_type=cls.task_type, prompt=prompt
+        )
+        confidence, notes, verdict = scored.confidence, scored.notes, scored.code.verdict
+    done = Done(
+        backend=reply.backend,
+        model=(stats.model if stats and stats.model else reply.model),
+        ttft_ms=ttft,
+        tokens=tokens,
+        tokens_per_s=rate,
+        confidence=confidence,
+        escalated=escalated,
+        total_ms=total_ms,
+        text=text,
+        task_type=cls.task_type,
+        complexity=cls.complexity,
+        finish_reason=stats.finish_reason if stats else None,
+        confidence_notes=notes,
+        warnings=warnings,
+        failover_from=chain.stopped if chain is not None and chain.parts else None,
+        fallback_from=chain.fallback_from if chain is not None else None,
+    )
+    return Finished(done, verdict)
+
+
+def record(
+    learner: Learner,
+    cls: Classification,
+    reply: Reply,
+    confidence: float | None,
+    *,
+    decision_id: str,
+    forced: bool = False,
+    escalated: bool = False,
+    failed: bool = False,
+    cancelled: bool = False,
+    code_check: str | None = None,
+    cold: bool = False,
+) -> int | None:
+    """Record one reply's outcome and speed; returns its store row id (None when learning
+    is off or the store failed)."""
+    stats = reply.stats
+    tps = None
+    if stats is not None:
+        # the server's own decode speed (Ollama eval_count/eval_duration) beats the client's
+        tps = stats.server_tokens_per_s or stats.tokens_per_s
+    _, row = learner.record_reply(
+        task_type=cls.task_type,
+        complexity=cls.complexity,
+        backend=reply.backend,
+        model=reply.model,
+        confidence=confidence,
+        escalated=escalated,
+        failed=failed,
+        ttft_ms=stats.ttft_ms if stats else reply.ttft_ms,
+        tokens_per_s=tps,
+        tokens=stats.tokens if stats else (len(reply.parts) or None),
+        total_ms=stats.total_ms if stats else None,
+        load_ms=stats.server_load_ms if stats else None,
+        cold=cold,
+        cancelled=cancelled,
+        forced=forced,
+        code_check=code_check,
+        decision_id=decision_id,
+    )
+    return row

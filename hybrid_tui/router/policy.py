@@ -1,0 +1,277 @@
+"""Choose the backend for a prompt: the fixed rules, refined by what the router has learned,
+by predicted completion times and by which models are loaded. Pure: no I/O, no clock.
+
+1. :func:`~hybrid_tui.router.decide.decide` applies the fixed rules (forced backend or tier,
+   default provider, only one up, config ``task_types``, tier defaults). A forced backend,
+   the default provider, or a lone available backend is final.
+2. The tier. With learning on and at least :data:`~hybrid_tui.router.bandit.MIN_EVIDENCE`
+   outcomes in the prompt's (task type, complexity) bucket, each available tier draws a
+   success rate from its Beta posterior (the tier's members pooled; the fixed rules' tier
+   starts at a favoured prior) and pays ``slowdown_cost`` per doubling of its predicted time
+   over the fastest tier's (only once every compared backend has been timed); the highest
+   value wins. Before that evidence exists, the fixed rules' tier stands.
+3. A medium prompt headed for the strong tier goes to the fast tier when the strong tier's
+   predicted time is more than ``max_slowdown`` times the fast tier's (both measured).
+4. The member: among the available backends of the tier, the one with the lowest predicted
+   completion time (queue, cold load, first token, generation); the fixed rules' pick, then
+   config order, break ties.
+
+Every choice carries ``signals`` (see :class:`~hybrid_tui.events.Decision`) and a reason in
+words. Without a random generator the choice is greedy (posterior means, no exploration).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hybrid_tui.router.bandit import (
+    MIN_EVIDENCE,
+    PRIOR_FAVOURED,
+    PRIOR_OTHER,
+    Bandit,
+    Estimate,
+)
+from hybrid_tui.router.classify import Classification
+from hybrid_tui.router.decide import Candidate, Choice, _with_cooling, decide
+from hybrid_tui.router.predict import Prediction, SpeedModel
+
+#: rules of :func:`decide` whose choice is final
+FINAL_RULES = frozenset({"forced", "default-provider", "only-up"})
+#: seconds added to both sides before comparing times: sub-second gaps hardly matter
+TIME_FLOOR_S = 1.0
+
+_NO_SPEEDS = SpeedModel()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The routing knobs the policy reads (from ``RoutingConfig``)."""
+
+    default_provider: str = "auto"
+    max_slowdown: float = 4.0
+    slowdown_cost: float = 0.1
+
+
+def prior_mean(candidate_tier: str, favoured_tier: str) -> float:
+    """The prior success rate of a backend (or tier): favoured when the fixed rules would
+    send the prompt to its tier (config ``task_types``, tier defaults)."""
+    return PRIOR_FAVOURED if candidate_tier == favoured_tier else PRIOR_OTHER
+
+
+def time_cost(seconds: float, fastest: float, per_doubling: float) -> float:
+    """What waiting ``seconds`` instead of ``fastest`` costs in success probability."""
+    if per_doubling <= 0:
+        return 0.0
+    return per_doubling * math.log2((seconds + TIME_FLOOR_S) / (fastest + TIME_FLOOR_S))
+
+
+def predictions(
+    cls: Classification, candidates: Sequence[Candidate], speeds: SpeedModel | None
+) -> dict[str, Prediction]:
+    """Every candidate's predicted completion time for this prompt."""
+    model = speeds or _NO_SPEEDS
+    return {
+        c.name: model.predict(
+            c.name, c.tier, cls.task_type, ahead=c.queue, slots=c.slots, cold=c.loaded is False
+        )
+        for c in candidates
+    }
+
+
+def choose(
+    cls: Classification,
+    candidates: Sequence[Candidate],
+    *,
+    force: str | None = None,
+    settings: Settings | None = None,
+    bandit: Bandit | None = None,
+    speeds: SpeedModel | None = None,
+    rng: random.Random | None = None,
+) -> Choice:
+    """The backend for a classified prompt (see the module docstring).
+
+    ``bandit`` None means learning is off; ``rng`` None means no exploration. Raises
+    :class:`~hybrid_tui.errors.UsageError` like :func:`decide`.
+    """
+    settings = settings or Settings()
+    static = decide(cls, candidates, force=force, default_provider=settings.default_provider)
+    by_name = {c.name: c for c in candidates}
+    predicted = predictions(cls, candidates, speeds)
+    static_tier = by_name[static.backend].tier
+    bucket = (cls.task_type, cls.complexity)
+    signals = dict(static.signals)
+    signals.update(
+        words=list(cls.matches.get(cls.task_type, ())),
+        availability={c.name: _availability(c) for c in candidates},
+        loaded={c.name: {"model": c.model, "loaded": c.loaded} for c in candidates},
+        predicted={n: p.as_signal() for n, p in predicted.items()},
+        forced=static.forced,
+    )
+    if bandit is not None:
+        signals["bandit"] = {
+            c.name: bandit.estimate(bucket, (c.name,), prior_mean(c.tier, static_tier)).as_signal()
+            for c in candidates
+        }
+
+    def done(choice: Choice) -> Choice:
+        return replace(choice, signals={**signals, "rule": choice.rule})
+
+    available = [c for c in candidates if c.available]
+    if static.rule in FINAL_RULES or not available:
+        return done(static)
+    if static.rule == "forced-tier":
+        tier_members = [c for c in available if c.tier == force]
+        if len(tier_members) < 2:
+            return done(static)
+        pick = _fastest(tier_members, predicted, static.backend)
+        reason = _member_reason(static.reason, pick, by_name[static.backend], predicted)
+        return done(replace(static, backend=pick.name, reason=reason))
+
+    what = f"{cls.complexity} {cls.task_type}"
+    tiers = list(dict.fromkeys(c.tier for c in available))
+    members = {t: _fastest([c for c in available if c.tier == t], predicted, static.backend)
+               for t in tiers}
+    tier, rule, reason = static_tier if static_tier in members else tiers[0], static.rule, ""
+    if bandit is not None and len(tiers) > 1:
+        tier, rule, reason = _learned_tier(
+            bucket, what, tiers, members, available, predicted, bandit, rng, static_tier,
+            settings.slowdown_cost, signals, default=(tier, rule, reason))
+    if cls.complexity == "medium" and tier == "strong" and "fast" in members:
+        slow = _too_slow(members, predicted, settings.max_slowdown)
+        if slow is not None:
+            tier, rule = "fast", "slowdown"
+            reason = f"{what}: {slow} → {members['fast'].name} (fast tier)"
+    pick = members[tier]
+    if not reason:
+        if pick.name == static.backend:
+            return done(static)
+        base = by_name[static.backend]
+        if base.tier == tier:
+            reason = _member_reason(static.reason, pick, base, predicted)
+        else:  # the fixed rules' backend is not available in its tier any more
+            reason = f"{what} → {tier} tier ({pick.name})"
+    cooling = [c for c in candidates if c.cooling]
+    if cooling:
+        reason = _with_cooling(reason, cooling, pick, rule)
+    return done(Choice(pick.name, reason, {}, forced=static.forced, rule=rule))
+
+
+def _learned_tier(
+    bucket: tuple[str, str],
+    what: str,
+    tiers: list[str],
+    members: dict[str, Candidate],
+    available: list[Candidate],
+    predicted: dict[str, Prediction],
+    bandit: Bandit,
+    rng: random.Random | None,
+    static_tier: str,
+    per_doubling: float,
+    signals: dict[str, Any],
+    *,
+    default: tuple[str, str, str],
+) -> tuple[str, str, str]:
+    """The tier by Thompson sampling over pooled tier posteriors, minus the time cost."""
+    names = {t: tuple(c.name for c in available if c.tier == t) for t in tiers}
+    evidence = bandit.evidence(bucket, [n for group in names.values() for n in group])
+    if evidence < MIN_EVIDENCE:
+        signals["learning"] = f"{evidence} of {MIN_EVIDENCE} outcomes needed before it decides"
+        return default
+    estimates: dict[str, Estimate] = {
+        t: bandit.estimate(bucket, names[t], prior_mean(t, static_tier), rng) for t in tiers
+    }
+    times = {t: predicted[members[t].name].total_s for t in tiers}
+    timed = all(predicted[members[t].name].measured for t in tiers)
+    fastest = min(times.values())
+    costs = {t: time_cost(times[t], fastest, per_doubling) if timed else 0.0 for t in tiers}
+
+    def value(t: str, *, sampled: bool) -> float:
+        e = estimates[t]
+        return (e.draw if sampled and e.draw is not None else e.mean) - costs[t]
+
+    tier = max(tiers, key=lambda t: (value(t, sampled=True), t == static_tier, -tiers.index(t)))
+    believed = max(
+        tiers, key=lambda t: (value(t, sampled=False), t == static_tier, -tiers.index(t))
+    )
+    signals["tiers"] = {
+        t: {
+            "backend": members[t].name,
+            "mean": round(estimates[t].mean, 3),
+            "samples": estimates[t].samples,
+            "draw": None if estimates[t].draw is None else round(estimates[t].draw, 3),
+            "time_cost": round(costs[t], 3),
+            "value": round(value(t, sampled=True), 3),
+        }
+        for t in tiers
+    }
+    if not timed:
+        signals["speed"] = "not every backend timed yet: learned quality alone decides"
+    if tier == static_tier:
+        return tier, default[1], ""
+    other = static_tier if static_tier in estimates else next(t for t in tiers if t != tier)
+    mine, theirs = estimates[tier], estimates[other]
+    speed = ""
+    if costs[other] > costs[tier]:
+        speed = f", and is {times[other] / max(times[tier], 1e-3):.1f}× faster"
+    if believed == tier:
+        reason = (f"{what}: learned that the {tier} tier does as well or better "
+                  f"({mine.successes}/{mine.samples} good, mean {mine.mean:.2f} vs "
+                  f"{theirs.successes}/{theirs.samples}, mean {theirs.mean:.2f}{speed}) "
+                  f"→ {members[tier].name}")
+        return tier, "learned", reason
+    reason = (f"{what}: exploring the {tier} tier (Thompson draw {mine.draw or 0:.2f} vs "
+              f"{theirs.draw or 0:.2f}; means {mine.mean:.2f} vs {theirs.mean:.2f}) "
+              f"→ {members[tier].name}")
+    return tier, "explore", reason
+
+
+def _too_slow(
+    members: dict[str, Candidate], predicted: dict[str, Prediction], limit: float
+) -> str | None:
+    """Why the strong tier is too slow for a medium prompt, or None."""
+    strong, fast = predicted[members["strong"].name], predicted[members["fast"].name]
+    if not (strong.measured and fast.measured):
+        return None
+    if strong.total_s <= limit * max(fast.total_s, 1e-3):
+        return None
+    return (f"the strong tier is predicted to take {strong.total_s:.1f} s vs {fast.total_s:.1f} s"
+            f" on the fast tier (over {limit:g}× slower{_why_slow(strong)})")
+
+
+def _why_slow(p: Prediction) -> str:
+    parts = []
+    if p.queue_s > 0:
+        parts.append(f"{p.ahead} ahead in its queue")
+    if p.load_s > 0:
+        parts.append("its model is not loaded")
+    return f": {' and '.join(parts)}" if parts else ""
+
+
+def _fastest(
+    group: list[Candidate], predicted: dict[str, Prediction], preferred: str
+) -> Candidate:
+    """The member with the lowest predicted time; ``preferred``, then config order, on ties
+    (times within 5% count as equal)."""
+    best = min(predicted[c.name].total_s for c in group)
+    close = [c for c in group if predicted[c.name].total_s <= best * 1.05 + 1e-9]
+    return next((c for c in close if c.name == preferred), close[0])
+
+
+def _member_reason(
+    base_reason: str, pick: Candidate, static: Candidate, predicted: dict[str, Prediction]
+) -> str:
+    """``base_reason`` with why another member of the same tier answers instead."""
+    mine, theirs = predicted[pick.name], predicted[static.name]
+    why = _why_slow(theirs)
+    return (f"{base_reason}; {pick.name} answers instead, predicted {mine.total_s:.1f} s vs "
+            f"{theirs.total_s:.1f} s on {static.name}{why}")
+
+
+def _availability(c: Candidate) -> str:
+    if c.cooling:
+        return f"cooling down ({c.failures} failures)"
+    return c.status

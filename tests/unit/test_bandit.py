@@ -1,0 +1,254 @@
+"""The Thompson-sampling bandit: posteriors, draws, the learned tier choice, and its
+persistence in the SQLite store (write-through, read once, ratings)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from hybrid_tui.errors import UsageError
+from hybrid_tui.router.bandit import (
+    MAX_EVIDENCE,
+    MIN_EVIDENCE,
+    PRIOR_FAVOURED,
+    PRIOR_OTHER,
+    PRIOR_WEIGHT,
+    Bandit,
+    posterior,
+)
+from hybrid_tui.router.classify import Classification
+from hybrid_tui.router.decide import Candidate
+from hybrid_tui.router.learn import Learner, is_success
+from hybrid_tui.router.policy import choose, prior_mean
+from hybrid_tui.store import Store
+
+FAST = Candidate("lmstudio", "fast", ("format",), "up", "small")
+STRONG = Candidate("ollama", "strong", ("analysis", "complex"), "up", "big")
+REFACTOR = ("refactor", "medium")
+
+
+def cls(task_type: str, complexity: str) -> Classification:
+    return Classification(task_type=task_type, complexity=complexity)
+
+
+def test_posterior_is_prior_plus_evidence() -> None:
+    alpha, beta = posterior(0, 0, 0.8)
+    assert (alpha, beta) == pytest.approx((PRIOR_WEIGHT * 0.8, PRIOR_WEIGHT * 0.2))
+    alpha, beta = posterior(7, 10, 0.5)
+    assert (alpha, beta) == pytest.approx((PRIOR_WEIGHT * 0.5 + 7, PRIOR_WEIGHT * 0.5 + 3))
+
+
+def test_evidence_is_capped_keeping_the_rate() -> None:
+    alpha, beta = posterior(3 * MAX_EVIDENCE, 4 * MAX_EVIDENCE, 0.5)
+    real = alpha + beta - PRIOR_WEIGHT
+    assert real == pytest.approx(MAX_EVIDENCE)
+    assert (alpha - PRIOR_WEIGHT * 0.5) / real == pytest.approx(0.75)
+
+
+def test_counts_per_bucket_and_arm() -> None:
+    bandit = Bandit()
+    for good in (True, True, False):
+        bandit.add(REFACTOR, "ollama", good)
+    bandit.add(REFACTOR, "lmstudio", False)
+    bandit.add(("edit", "simple"), "lmstudio", True)
+    assert bandit.counts(REFACTOR) == {"ollama": (2, 3), "lmstudio": (0, 1)}
+    assert bandit.evidence(REFACTOR) == 4
+    assert bandit.evidence(REFACTOR, ["lmstudio"]) == 1
+    assert bandit.counts(("planning", "complex")) == {}
+    bandit.set_counts(REFACTOR, {"ollama": (5, 5)})
+    assert bandit.counts(REFACTOR) == {"ollama": (5, 5)}
+    assert sorted(bandit.buckets()) == [("edit", "simple"), REFACTOR]
+
+
+def test_estimate_pools_names_and_draws_only_with_a_generator() -> None:
+    bandit = Bandit({REFACTOR: {"a": (3, 4), "b": (1, 4)}})
+    pooled = bandit.estimate(REFACTOR, ("a", "b"), 0.5)
+    assert (pooled.successes, pooled.samples, pooled.draw) == (4, 8, None)
+    assert pooled.mean == pytest.approx((2 + 4) / (4 + 8))
+    drawn = bandit.estimate(REFACTOR, ("a",), 0.5, random.Random(7))
+    again = bandit.estimate(REFACTOR, ("a",), 0.5, random.Random(7))
+    assert drawn.draw is not None and 0 < drawn.draw < 1 and drawn.draw == again.draw
+    assert drawn.as_signal()["samples"] == 4 and "draw" in drawn.as_signal()
+
+
+def test_thompson_draws_favour_the_better_arm_but_still_explore() -> None:
+    bandit = Bandit({REFACTOR: {"good": (18, 20), "bad": (4, 20)}})
+    rng = random.Random(3)
+    wins = sum(
+        bandit.estimate(REFACTOR, ("good",), 0.5, rng).draw
+        > bandit.estimate(REFACTOR, ("bad",), 0.5, rng).draw
+        for _ in range(2000)
+    )
+    assert wins > 1900  # a clear record wins nearly always
+    close = Bandit({REFACTOR: {"a": (2, 3), "b": (1, 3)}})
+    a_wins = sum(
+        close.estimate(REFACTOR, ("a",), 0.5, rng).draw
+        > close.estimate(REFACTOR, ("b",), 0.5, rng).draw
+        for _ in range(2000)
+    )
+    assert 1000 < a_wins < 1800  # thin evidence: the other arm is still tried
+
+
+def test_priors_come_from_the_fixed_rules() -> None:
+    assert prior_mean("strong", "strong") == PRIOR_FAVOURED
+    assert prior_mean("fast", "strong") == PRIOR_OTHER
+    bandit = Bandit()
+    choice = choose(cls("analysis", "complex"), [FAST, STRONG], bandit=bandit)
+    assert choice.signals["bandit"]["ollama"]["mean"] == PRIOR_FAVOURED
+    assert choice.signals["bandit"]["lmstudio"]["mean"] == PRIOR_OTHER
+    assert choice.signals["bandit"]["lmstudio"]["samples"] == 0
+
+
+# -- the learned tier choice ----------------------------------------------------------------
+
+
+def test_fixed_rules_stand_until_a_bucket_has_evidence() -> None:
+    bandit = Bandit({REFACTOR: {"lmstudio": (MIN_EVIDENCE - 1, MIN_EVIDENCE - 1)}})
+    choice = choose(cls(*REFACTOR), [FAST, STRONG], bandit=bandit, rng=random.Random(0))
+    assert (choice.backend, choice.rule) == ("ollama", "medium-default")
+    assert "outcomes needed" in choice.signals["learning"]
+
+
+def test_clear_evidence_overrules_the_fixed_rules() -> None:
+    bandit = Bandit({REFACTOR: {"lmstudio": (12, 12), "ollama": (1, 10)}})
+    choice = choose(cls(*REFACTOR), [FAST, STRONG], bandit=bandit, rng=random.Random(0))
+    assert (choice.backend, choice.rule) == ("lmstudio", "learned")
+    assert choice.reason.startswith(
+        "medium refactor: learned that the fast tier does as well or better (12/12 good"
+    )
+    assert choice.signals["tiers"]["fast"]["samples"] == 12
+    greedy = choose(cls(*REFACTOR), [FAST, STRONG], bandit=bandit)
+    assert greedy.backend == "lmstudio" and greedy.signals["tiers"]["fast"]["draw"] is None
+
+
+def test_agreeing_evidence_keeps_the_fixed_reason() -> None:
+    bandit = Bandit({REFACTOR: {"ollama": (9, 10), "lmstudio": (1, 6)}})
+    choice = choose(cls(*REFACTOR), [FAST, STRONG], bandit=bandit, rng=random.Random(0))
+    assert (choice.backend, choice.rule) == ("ollama", "medium-default")
+    assert choice.reason == "medium refactor → strong tier (ollama)"
+
+
+def test_exploring_says_so() -> None:
+    bandit = Bandit({REFACTOR: {"ollama": (3, 4), "lmstudio": (0, 0)}})
+    reasons = set()
+    rng = random.Random(11)
+    for _ in range(200):
+        choice = choose(cls(*REFACTOR), [FAST, STRONG], bandit=bandit, rng=rng)
+        reasons.add(choice.rule)
+        if choice.rule == "explore":
+            assert choice.backend == "lmstudio"
+            assert choice.reason.startswith("medium refactor: exploring the fast tier (Thompson")
+    assert {"explore", "medium-default"} <= reasons
+
+
+def test_forced_and_only_up_ignore_the_bandit() -> None:
+    bandit = Bandit({REFACTOR: {"lmstudio": (30, 30), "ollama": (0, 30)}})
+    forced = choose(cls(*REFACTOR), [FAST, STRONG], force="ollama", bandit=bandit,
+                    rng=random.Random(0))
+    assert (forced.backend, forced.rule, forced.forced) == ("ollama", "forced", True)
+    assert forced.signals["forced"] is True and "bandit" in forced.signals
+    down = Candidate("lmstudio", "fast", ("format",), "down", "small")
+    only = choose(cls(*REFACTOR), [down, STRONG], bandit=bandit, rng=random.Random(0))
+    assert (only.backend, only.rule) == ("ollama", "only-up")
+
+
+def test_success_rule_counts_cancellation_and_code_check() -> None:
+    assert is_success(0.9, 0.7, escalated=False, failed=False)
+    assert not is_success(0.9, 0.7, escalated=False, failed=False, cancelled=True)
+    assert not is_success(0.9, 0.7, escalated=False, failed=False, code_check="failed")
+    assert is_success(0.9, 0.7, escalated=False, failed=False, code_check="ok")
+
+
+# -- persistence --------------------------------------------------------------------------
+
+
+def _learner(path) -> Learner:
+    return Learner(Store(path), enabled=True, threshold=0.7)
+
+
+def test_outcomes_persist_and_are_read_once(tmp_path) -> None:
+    path = tmp_path / "s.sqlite3"
+    first = _learner(path)
+    key = {"task_type": "refactor", "complexity": "medium", "model": "m"}
+    for good in (True, True, True):
+        first.record(**key, backend="lmstudio", confidence=0.9 if good else 0.2)
+    first.record(**key, backend="ollama", confidence=0.3)
+    first.record(**key, backend="ollama", confidence=None, failed=True)  # not a verdict
+    first.store.close()
+
+    class CountingStore(Store):
+        reads = 0
+
+        def all_outcome_stats(self):
+            CountingStore.reads += 1
+            return super().all_outcome_stats()
+
+    second = Learner(CountingStore(path), enabled=True, threshold=0.7)
+    assert second.stats("refactor", "medium") == {"lmstudio": (3, 3), "ollama": (0, 1)}
+    for _ in range(50):
+        choose(cls(*REFACTOR), [FAST, STRONG], bandit=second.bandit, rng=random.Random(1))
+        second.stats("refactor", "medium")
+    second.record(**key, backend="lmstudio", confidence=0.95)  # write-through
+    assert second.bandit.counts(REFACTOR)["lmstudio"] == (4, 4)
+    assert CountingStore.reads == 1
+    second.store.close()
+    with Store(path) as third:
+        assert third.outcome_stats("refactor", "medium")["lmstudio"] == (4, 4)
+
+
+def test_a_rating_overrides_the_verdict_and_persists(tmp_path) -> None:
+    path = tmp_path / "s.sqlite3"
+    learner = _learner(path)
+    success, row = learner.record_reply(task_type="edit", complexity="simple",
+                                        backend="lmstudio", model="qwen", confidence=0.95)
+    assert success and row is not None
+    line = learner.rate(False)  # the last reply
+    assert line.startswith(f"rated reply {row} - (lmstudio · qwen, simple edit)")
+    assert line.endswith("lmstudio now has 0/1 good replies for simple edit")
+    assert learner.bandit.counts(("edit", "simple")) == {"lmstudio": (0, 1)}
+    assert learner.rate(True, row).startswith(f"rated reply {row} +")
+    assert learner.stats("edit", "simple") == {"lmstudio": (1, 1)}
+    learner.store.close()
+    again = _learner(path)
+    assert again.stats("edit", "simple") == {"lmstudio": (1, 1)}
+    assert again.store.outcome(row)["feedback"] == 1
+    again.store.close()
+
+
+def test_nothing_to_rate_is_a_usage_error(tmp_path) -> None:
+    learner = _learner(tmp_path / "s.sqlite3")
+    with pytest.raises(UsageError, match="no reply has been recorded yet"):
+        learner.rate(True)
+    with pytest.raises(UsageError, match="there is no reply 42"):
+        learner.rate(True, 42)
+    _, failed = learner.record_reply(task_type="edit", complexity="simple", backend="x",
+                                     model="m", confidence=None, failed=True)
+    with pytest.raises(UsageError, match="failed before it ended"):
+        learner.rate(True, failed)
+    learner.store.close()
+    off = Learner(Store(tmp_path / "t.sqlite3"), enabled=False, threshold=0.7)
+    with pytest.raises(UsageError, match="learning is off"):
+        off.rate(True)
+
+
+def test_an_old_store_file_is_migrated(tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE outcomes (id INTEGER PRIMARY KEY, ts REAL NOT NULL, task_type TEXT NOT"
+        " NULL, complexity TEXT NOT NULL, backend TEXT NOT NULL, model TEXT NOT NULL DEFAULT"
+        " '', success INTEGER NOT NULL, confidence REAL, escalated INTEGER NOT NULL DEFAULT 0,"
+        " failed INTEGER NOT NULL DEFAULT 0, ttft_ms REAL, tokens_per_s REAL);"
+        "INSERT INTO outcomes (ts, task_type, complexity, backend, success)"
+        " VALUES (1, 'edit', 'simple', 'lmstudio', 1);"
+        "PRAGMA user_version=1;"
+    )
+    conn.close()
+    learner = _learner(path)
+    assert learner.stats("edit", "simple") == {"lmstudio": (1, 1)}
+    assert "rated reply 1 -" in learner.rate(False)
+    assert learner.store.integrity_check() == "ok"
+    learner.store.close()
