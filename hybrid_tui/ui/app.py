@@ -12,19 +12,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState
 
 from hybrid_tui import locations
 from hybrid_tui.config import Config
 from hybrid_tui.ui import prefs
 from hybrid_tui.ui.actions import SessionActions
 from hybrid_tui.ui.commands import HybridCommands
+from hybrid_tui.ui.guard import guarded, log_to_file, report
 from hybrid_tui.ui.persist import FLUSH_EVERY, TranscriptWriter
 from hybrid_tui.ui.runner import TurnRunner, restore_turn, turn_record
 from hybrid_tui.ui.screens.decision import DecisionScreen
@@ -33,7 +35,7 @@ from hybrid_tui.ui.themes import DEFAULT_THEME, load_themes
 from hybrid_tui.ui.widgets.banner import DownBanner
 from hybrid_tui.ui.widgets.conversation import Conversation
 from hybrid_tui.ui.widgets.health import HealthSidebar
-from hybrid_tui.ui.widgets.prompt import ForceToggle, PromptInput
+from hybrid_tui.ui.widgets.prompt import RATE_KEYS, ForceToggle, PromptInput
 from hybrid_tui.ui.widgets.routing_log import RoutingLog
 from hybrid_tui.ui.widgets.turn import Figures, TurnView, same_figures
 
@@ -71,6 +73,8 @@ class HybridApp(SessionActions, App[int]):
         Binding("ctrl+l", "toggle_log", "Log", priority=True),
         Binding("ctrl+e", "export_log", "Export log", priority=True),
         Binding("ctrl+s", "toggle_sidebar", "Sidebar", priority=True),
+        Binding("plus", "rate(True)", "Good reply", key_display="+"),
+        Binding("minus", "rate(False)", "Bad reply", key_display="-"),
         Binding("f1", "help", "Help"),
     ]
 
@@ -144,7 +148,8 @@ class HybridApp(SessionActions, App[int]):
         self.hint = Static(IDLE_HINT, id="hint")
         self.sidebar = HealthSidebar(
             [(b.name, b.endpoint, b.kind, b.tier) for b in backends],
-            interval=interval, clock=self.clock, figures=self.figures, id="sidebar",
+            interval=interval, clock=self.clock, figures=self.figures,
+            slots={b.name: b.max_concurrent for b in backends}, id="sidebar",
         )
         self.routing_log = RoutingLog(id="log")
         yield Header(icon="◆")
@@ -162,6 +167,7 @@ class HybridApp(SessionActions, App[int]):
 
     # -- start and stop --------------------------------------------------------------------
 
+    @guarded
     async def on_mount(self) -> None:
         self._setup_themes()
         default = self.config.routing.default_provider
@@ -177,7 +183,7 @@ class HybridApp(SessionActions, App[int]):
             if self._owns_service:
                 self.run_worker(self._start_service(), name="service", group="service",
                                 exit_on_error=False)
-        self.set_interval(1.0, self.sidebar.tick, name="health-clock")
+        self.set_interval(1.0, self._tick, name="health-clock")
         self.set_interval(FLUSH_EVERY, self.flush_transcript, name="transcript")
         if self.resume:
             await self._restore()
@@ -225,6 +231,7 @@ class HybridApp(SessionActions, App[int]):
             await self.conversation.add_turn(turn)
             await restore_turn(turn, record, self.figures)
             self.prompt_input.remember(turn.prompt)
+        self.prompt_input.can_rate = self.last_finished_reply() is not None
         if records:
             self.notify(f"Resumed the last session: {len(records)} turns.", markup=False)
         else:
@@ -244,6 +251,19 @@ class HybridApp(SessionActions, App[int]):
                 log.exception("closing the router failed")
         if self._store_arg is _OWN and self.store is not None:
             self.store.close()
+
+    @guarded
+    def _tick(self) -> None:
+        """Once a second: the sidebar's ages and countdowns, from the monitor's current
+        states (queue lengths and cooldowns change without a probe)."""
+        states = self.service.health.states() if self.service is not None else {}
+        self.sidebar.tick(states)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed (every worker runs with ``exit_on_error=False``): say so."""
+        worker = event.worker
+        if event.state == WorkerState.ERROR and worker.error is not None:
+            report(self, worker.name or "a background task", worker.error)
 
     # -- themes ----------------------------------------------------------------------------
 
@@ -270,6 +290,7 @@ class HybridApp(SessionActions, App[int]):
         rest = [name for name in self.available_themes if name not in self._theme_names]
         return [*self._theme_names, *sorted(rest)]
 
+    @guarded
     def choose_theme(self, name: str) -> None:
         self.theme = name
 
@@ -309,7 +330,22 @@ class HybridApp(SessionActions, App[int]):
 
     # -- prompts ---------------------------------------------------------------------------
 
+    def on_key(self, event: events.Key) -> None:
+        """Typing while the conversation, the log or the sidebar has focus goes to the
+        prompt (``+`` / ``-`` excepted: they rate). Never on a modal screen."""
+        if (
+            event.is_printable
+            and event.character is not None
+            and event.character not in RATE_KEYS
+            and self.screen is self.screen_stack[0]
+            and self.focused is not self.prompt_input
+        ):
+            self.prompt_input.focus()
+            self.prompt_input.insert(event.character)
+            event.stop()
+
     @on(PromptInput.Submitted)
+    @guarded
     async def _submitted(self, event: PromptInput.Submitted) -> None:
         if not event.text.strip():
             self.update_hint(Content.styled("Type a prompt first — nothing was sent.",
@@ -351,6 +387,9 @@ class HybridApp(SessionActions, App[int]):
             else:
                 parts: list[str | tuple[str, str]] = [
                     ("● ", "$text-accent"), f"answering prompt {running.number}"]
+                reply = running.current
+                if reply is not None and reply.wait_state is not None:
+                    parts += [" · ", (f"{reply.backend}: {reply.wait_state}…", "$text-warning")]
                 if queued:
                     parts.append((f" · {queued} queued", "$text-warning"))
                 parts.append(("  ·  esc stops it", "$text-muted"))
@@ -364,38 +403,50 @@ class HybridApp(SessionActions, App[int]):
 
     # -- actions ---------------------------------------------------------------------------
 
+    @guarded
     def action_cancel(self) -> None:
         if not self.runner.cancel():
             self.update_hint(Content.styled("Nothing is running.", "$text-muted"))
 
+    @guarded
     def action_cycle_force(self) -> None:
         value = self.force_toggle.cycle()
         self.update_hint(Content.assemble("Next prompts go to ",
                                           ("Auto" if value == "auto" else value, "bold")))
 
+    @guarded
     def set_force(self, value: str) -> None:
         self.force_toggle.value = value
 
+    @guarded
     async def action_refresh_health(self) -> None:
         if self.service is None:
             return
         self.notify("Checking every backend…", timeout=2)
         self.run_worker(self.service.health.refresh(), group="health", exit_on_error=False)
 
+    @guarded
     def action_toggle_log(self) -> None:
         self.routing_log.display = not self.routing_log.display
 
+    @guarded
     def action_toggle_sidebar(self) -> None:
         self.sidebar.display = not self.sidebar.display
 
+    @guarded
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
     @on(DataTable.RowSelected, "#log")
+    @guarded
     def _log_row_selected(self, event: DataTable.RowSelected) -> None:
         entry = self.routing_log.entry_for(event.row_key.value)
         if entry is not None:
             self.push_screen(DecisionScreen(entry))
+
+    @on(PromptInput.Rate)
+    async def _rate_key(self, event: PromptInput.Rate) -> None:
+        await self.action_rate(event.positive)
 
 
 def run_app(config: Config, *, demo: bool = False, resume: bool = False) -> int:
@@ -407,6 +458,7 @@ def run_app(config: Config, *, demo: bool = False, resume: bool = False) -> int:
         from hybrid_tui.ui.demo import start_demo
 
         sims, config = start_demo(config)
+    log_to_file()
     try:
         app = HybridApp(config, demo=demo, resume=resume)
         result = app.run()

@@ -37,6 +37,10 @@ def app_commands(app: HybridApp) -> list[Command]:
         ("Toggle sidebar", "Show or hide the backends sidebar (ctrl+s)",
          app.action_toggle_sidebar),
         ("Toggle routing log", "Show or hide the routing log (ctrl+l)", app.action_toggle_log),
+        ("Rate last reply good", "Tell the router the last reply was good (+)",
+         partial(app.action_rate, True)),
+        ("Rate last reply bad", "Tell the router the last reply was bad (-)",
+         partial(app.action_rate, False)),
         ("Help", "Keys and how routing works (F1)", app.action_help),
     ]
     for name in app.theme_names:

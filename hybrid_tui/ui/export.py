@@ -63,6 +63,21 @@ def code_blocks(markdown: str) -> list[str]:
     return blocks
 
 
+def in_open_fence(markdown: str) -> bool:
+    """True when ``markdown`` ends inside a fenced code block that is not closed yet."""
+    fence: str | None = None
+    for line in markdown.split("\n"):
+        if fence is None:
+            opening = FENCE_OPEN.match(line)
+            if opening:
+                fence = opening.group(1)
+            continue
+        closing = line.strip()
+        if len(closing) >= len(fence) and set(closing) == {fence[0]}:
+            fence = None
+    return fence is not None
+
+
 def last_code_block(markdown: str) -> str | None:
     blocks = code_blocks(markdown)
     return blocks[-1] if blocks else None

@@ -182,6 +182,9 @@ class TurnRunner:
             reply = turn.current or await turn.start_reply(event.backend, "")
             reply.append(event.text)
             app.persist(turn)
+            if reply.wait_state is not None:  # the first token ends a wait
+                reply.stop_waiting()
+                app.update_hint()
             # A fast server can have the whole reply buffered: without a yield now and then
             # this loop would hold the event loop and no frame would be drawn until the end.
             now = time.monotonic()
@@ -194,8 +197,7 @@ class TurnRunner:
             await turn.start_reply(event.backend, event.model)
             self.add_log(turn, "decision", event)
         elif isinstance(event, Waiting):
-            reply = turn.current or await turn.start_reply(event.backend, event.model)
-            reply.waiting(event.state, event.elapsed_s)
+            await self._waiting(turn, event)
         elif isinstance(event, Fallback):
             turn.set_fallback(event)
             self.add_log(turn, "fallback", event, backend=event.to_backend, model=event.model,
@@ -221,6 +223,7 @@ class TurnRunner:
             self.add_log(turn, "failover", event, backend=event.to_backend, model=event.model,
                          route=route, outcome=f"{event.tokens_so_far} tokens kept",
                          reason=event.reason)
+            app.update_hint()
         elif isinstance(event, Error):
             reply = turn.current
             if reply is not None and event.partial and not reply.text:
@@ -230,18 +233,37 @@ class TurnRunner:
             await self._other(turn, event)
         app.persist(turn)
 
+    async def _waiting(self, turn: TurnView, event: Waiting) -> None:
+        """A wait before text: said in the reply's status line and the hint line; a cold
+        model load also gets one routing-log row (queues and slow first tokens do not)."""
+        reply = turn.current or await turn.start_reply(event.backend, event.model)
+        reply.waiting(event.state, event.elapsed_s)
+        self.app.update_hint()
+        if event.state == "loading model" and not turn.logged_loading:
+            turn.logged_loading = True
+            backend = self.app.config.backends.get(event.backend)
+            limit = f" (waiting up to {backend.timeout:g} s)" if backend is not None else ""
+            self.add_log(turn, "loading", event, backend=event.backend, model=event.model,
+                         outcome="cold start",
+                         reason=f"{event.model or 'the model'} is not in memory on "
+                         f"{event.backend}; it is loading{limit}")
+
     async def _done(self, turn: TurnView, done: Done) -> None:
         reply = turn.current or await turn.start_reply(done.backend, done.model)
         await reply.finish(done, self.app.figures)
         turn.status = "done"
+        self.app.prompt_input.can_rate = True
         rate = self.app.figures("tokens_per_s", done.tokens_per_s)
         parts = [f"{rate:.{1 if rate < 100 else 0}f} tok/s" if rate is not None
                  else f"{done.tokens} tok"]
         if done.confidence is not None:
             parts.append(f"conf {done.confidence:.2f}")
         outcome = " · ".join(parts)
+        route = "escalated" if done.escalated else None
+        if getattr(done, "failover_from", None):
+            route = f"failover {done.failover_from} → {done.backend}"
         self.add_log(turn, "done", done, backend=done.backend, model=done.model, outcome=outcome,
-                     route="escalated" if done.escalated else None)
+                     route=route)
 
     async def _other(self, turn: TurnView, event: Any) -> None:
         """Events added after this view was written: kept in the log, never lost."""
@@ -273,7 +295,10 @@ class TurnRunner:
             default_route = f"failover {turn.failover.from_backend} → {turn.failover.to_backend}"
         detail = _detail(event) if event is not None else {}
         if name != "decision" and d is not None:
-            detail = {**detail, "decision": {"reason": d.reason, "signals": d.signals}}
+            detail = {**detail, "decision": {"id": getattr(d, "id", None),
+                                              "backend": d.backend, "model": d.model,
+                                              "forced": d.forced, "reason": d.reason,
+                                              "signals": d.signals}}
         entry = LogEntry(
             at=self.app.clock(),
             event=name,
@@ -313,6 +338,8 @@ def turn_record(turn: TurnView) -> dict[str, Any]:
                 "status": r.status,
                 "escalated": r.escalated,
                 "done": asdict(replace(r.done, text="")) if r.done else None,
+                "marks": [list(mark) for mark in r.marks],
+                "rating": r.rating,
                 # the last reply's text is the ``reply`` column; earlier ones are kept here
                 "text": r.text if r is not final else None,
             }
@@ -351,7 +378,9 @@ async def restore_turn(turn: TurnView, record: dict[str, Any], figures: Any) -> 
         reply: ReplyView = await turn.start_reply(
             data.get("backend", ""), data.get("model", ""), escalated=bool(data.get("escalated"))
         )
-        reply.append(text)
+        _append_marked(reply, text, data.get("marks"))
+        if isinstance(data.get("rating"), bool):
+            reply.rating = data["rating"]
         done = data.get("done")
         if done:
             try:
@@ -367,3 +396,18 @@ async def restore_turn(turn: TurnView, record: dict[str, Any], figures: Any) -> 
     status = record.get("status", "")
     turn.error = meta.get("error")
     turn.status = status if status in ("done", "cancelled", "failed") else "failed"
+
+
+def _append_marked(reply: ReplyView, text: str, marks: Any) -> None:
+    """Put ``text`` back into ``reply`` with its failover markers where they were."""
+    at = 0
+    for mark in marks if isinstance(marks, list) else []:
+        try:
+            offset, marker = int(mark[0]), str(mark[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        if at <= offset <= len(text):
+            reply.append(text[at:offset])
+            reply.mark(marker)
+            at = offset
+    reply.append(text[at:])

@@ -19,7 +19,8 @@ FROZEN = datetime(2026, 3, 14, 9, 30, 0).timestamp()
 SIZE = (160, 50)
 
 #: what every timing figure shows in snapshots (measured values vary run to run)
-FIXED_FIGURES = {"ttft_ms": 120.0, "total_ms": 1520.0, "tokens_per_s": 85.3, "latency_ms": 12.0}
+FIXED_FIGURES = {"ttft_ms": 120.0, "total_ms": 1520.0, "tokens_per_s": 85.3, "latency_ms": 12.0,
+                 "cooldown_s": 12.0}
 
 
 def frozen_clock() -> float:
@@ -53,7 +54,12 @@ def card_status(app: Any, name: str) -> str:
 
 
 def config_for(
-    lmstudio: str, ollama: str, *, enabled: tuple[str, ...] = ("lmstudio", "ollama"), **ui: Any
+    lmstudio: str,
+    ollama: str,
+    *,
+    enabled: tuple[str, ...] = ("lmstudio", "ollama"),
+    routing: RoutingConfig | None = None,
+    **ui: Any,
 ) -> Config:
     """Both default backends pointed at ``lmstudio``/``ollama`` URLs (short timeouts);
     only those named in ``enabled`` are enabled."""
@@ -63,7 +69,7 @@ def config_for(
             backends[name], endpoint=url, timeout=5.0, enabled=name in enabled
         )
     return Config(
-        routing=RoutingConfig(),
+        routing=routing or RoutingConfig(),
         backends=backends,
         health=HealthConfig(interval=30.0, timeout=2.0),
         ui=UIConfig(**ui),

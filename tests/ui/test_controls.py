@@ -126,7 +126,10 @@ async def test_clear_conversation_stops_and_starts_over(make_app, lmstudio_sim):
     async with app.run_test(size=SIZE) as pilot:
         await app.send("format this code: a", force="lmstudio")
         await app.send("format this code: b", force="lmstudio")
-        await wait_for(pilot, lambda: app.conversation.turns[0].status == "streaming")
+        first = app.conversation.turns[0]
+        # streaming for real: tokens arrived (the turn says "streaming" from its decision on)
+        await wait_for(pilot, lambda: bool(first.replies) and first.replies[0].chunks > 0,
+                       what="tokens")
         await app.action_clear_conversation()
         await wait_for(pilot, lambda: app.idle)
         assert app.conversation.turns == []

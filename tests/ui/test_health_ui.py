@@ -104,7 +104,12 @@ async def test_mid_stream_failover_keeps_the_partial_reply_and_marks_the_switch(
         assert reply.backend == "ollama"
         assert reply.text.endswith(" and the rest, from the strong model.")
         assert len(reply.text) > len(" and the rest, from the strong model.")  # partial kept
-        assert "lmstudio stopped after 10 tokens" in reply.body.source  # the visible marker
+        # the visible marker where the second backend took over, not part of the reply text
+        ((offset, marker),) = reply.marks
+        assert marker.startswith("⤷ lmstudio failed after 10 tokens (")
+        assert marker.endswith(") — ollama continues") and "⤷" not in reply.text
+        assert reply.text[offset:] == " and the rest, from the strong model."
+        assert "lmstudio failed after 10 tokens" in reply.body.source.replace("\\", "")
         assert "failover lmstudio → ollama" in str(turn.query_one(".badge").render())
         failover = next(e for e in app.routing_log.entries if e.event == "failover")
         assert failover.backend == "ollama" and "10 tokens" in failover.outcome

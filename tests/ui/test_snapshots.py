@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 
+from hybrid_tui.config import RoutingConfig
 from hybrid_tui.sim import Fault, SimKnobs, SimServer, SimThread
 from hybrid_tui.ui.app import HybridApp
 from tests.ui.helpers import (
@@ -66,10 +67,12 @@ def sims():
     thread.stop()
 
 
-def make_app(sims, *, theme: str = "hybrid-dark") -> HybridApp:
+def make_app(sims, *, theme: str = "hybrid-dark", routing: RoutingConfig | None = None
+             ) -> HybridApp:
     lmstudio, ollama, thread = sims
     thread.start()
-    config = config_for("http://localhost:1234", "http://localhost:11434", theme=theme)
+    config = config_for("http://localhost:1234", "http://localhost:11434", theme=theme,
+                        routing=routing)
     factory = redirecting_factory({1234: lmstudio.port, 11434: ollama.port})
     return HybridApp(config, service_factory=factory, clock=frozen_clock, figures=fixed_figures)
 
@@ -173,3 +176,33 @@ def test_both_down_banner(snap_compare, sims):
         await ready(pilot, expect={"down"})
 
     assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=run)
+
+
+def test_failover_mid_stream(snap_compare, sims):
+    """Ollama dies after 20 tokens of the plan; LM Studio continues the same reply: the
+    partial text, the marker where it took over, the rest, and both named in the stats."""
+    sims[0].knobs.reply = STRONG_REPLY  # the continuation completes the same answer
+    sims[1].knobs.fault = Fault("die", after_tokens=20)
+
+    async def run(pilot):
+        await ready(pilot)
+        await ask(pilot, PLAN)
+
+    assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=run)
+
+
+def test_cooling_down_sidebar(snap_compare, sims):
+    """One failed request puts Ollama in cooldown (cooldown_failures: 1): its card counts
+    down (the figure is frozen at 12 s here) and the plan falls back to LM Studio."""
+
+    async def run(pilot):
+        app = pilot.app
+        await ready(pilot)
+        sims[1].knobs.fault = Fault("refuse")
+        await ask(pilot, PLAN)
+        await wait_for(pilot, lambda: app.sidebar.cards["ollama"].has_class("-cooling"),
+                       what="cooling")
+        await settle(pilot)
+
+    routing = RoutingConfig(cooldown_failures=1, cooldown_seconds=30.0)
+    assert snap_compare(make_app(sims, routing=routing), terminal_size=SIZE, run_before=run)

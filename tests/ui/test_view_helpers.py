@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from hybrid_tui.events import Done
+from hybrid_tui.events import Done, Failover
 from hybrid_tui.ui import prefs
-from hybrid_tui.ui.export import ReplyRecord, TurnRecord, code_blocks, transcript_markdown
+from hybrid_tui.ui.export import (
+    ReplyRecord,
+    TurnRecord,
+    code_blocks,
+    in_open_fence,
+    transcript_markdown,
+)
 from hybrid_tui.ui.safe import excerpt, sanitize
 from hybrid_tui.ui.themes import ThemeFileError, load_theme_file, load_themes
+from hybrid_tui.ui.widgets.prompt import sent_text, shown_text
 from hybrid_tui.ui.widgets.routing_log import short_route
 from hybrid_tui.ui.widgets.turn import fmt_ms, stats_content
+from hybrid_tui.ui.widgets.turn_text import (
+    PROMPT_CHARS,
+    failover_cause,
+    failover_marker,
+    prompt_content,
+)
 
 
 @pytest.mark.parametrize(
@@ -114,3 +128,59 @@ def test_ui_state_round_trip_and_precedence(tmp_path):
     assert state.theme_for("hybrid-light") == "hybrid-light"  # the config was edited since
     path.write_text("not json")
     assert prefs.load_state(path) == prefs.UIState()
+
+
+def _failover(reason: str, kind: str = "stream") -> Failover:
+    return Failover(from_backend="ollama", to_backend="lmstudio", model="m",
+                    tokens_so_far=60, reason=reason, error_kind=kind)
+
+
+def test_failover_marker_names_both_and_the_cause():
+    said = _failover("ollama failed after 60 tokens (connection dropped (eof)); lmstudio "
+                     "continues the reply")
+    assert failover_cause(said) == "connection dropped (eof)"
+    assert failover_marker(said) == (
+        "⤷ ollama failed after 60 tokens (connection dropped (eof)) — lmstudio continues")
+    # another wording: the error kind stands in; control codes never pass
+    assert failover_cause(_failover("it broke", "stall")) == "stall"
+    assert "\x1b" not in failover_marker(_failover("x\x1b[2J", ""))
+
+
+def test_stats_line_names_both_backends_and_shows_the_rating_first():
+    done = Done(backend="lmstudio", model="m", ttft_ms=120.0, tokens=90, tokens_per_s=85.3,
+                confidence=0.9, escalated=False, total_ms=1520.0, failover_from="ollama")
+    assert stats_content(done).plain.endswith("total 1.52 s  ·  ollama ⤷ lmstudio")
+    assert stats_content(done, rating=True).plain.startswith("👍  TTFT")
+    assert stats_content(done, rating=False).plain.startswith("👎  TTFT")
+
+
+def test_a_long_prompt_is_cut_for_display_only():
+    prompt = "x" * 10_000
+    shown = prompt_content(prompt, "09:30:00", None).plain
+    assert shown.endswith(f"… ({10_000 - PROMPT_CHARS:,} more characters)")
+    lines = "\n".join(f"line {i}" for i in range(100))
+    shown = prompt_content(lines, "09:30:00", "ollama").plain
+    assert "line 39" in shown and "line 40" not in shown and "more characters)" in shown
+    assert prompt_content("short", "t", None).plain == "You  t\nshort"
+
+
+def test_open_fences():
+    assert in_open_fence("text\n```python\nx = 1")
+    assert not in_open_fence("text\n```python\nx = 1\n```\nafter")
+    assert in_open_fence("~~~~\n```\nstill in the tilde block")
+    assert not in_open_fence("no code at all")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", "esc \x1b]0;t\x07 c1 \x9b bidi \u202e\u2066 del \x7f", "tab\tnl\n", ""],
+)
+def test_prompt_stand_ins_round_trip(text):
+    shown = shown_text(text)
+    assert sent_text(shown) == text
+    # nothing a terminal would act on: C0 but newline and tab, DEL, C1, bidi overrides
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", shown)
+
+
+def test_carriage_returns_become_line_ends_in_the_prompt():
+    assert shown_text("a\r\nb\rc") == "a\nb\nc"

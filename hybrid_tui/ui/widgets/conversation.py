@@ -20,7 +20,8 @@ WELCOME = Content.assemble(
     ("Enter", "bold $text-accent"), (" send   ", "$text-muted"),
     ("ctrl+j", "bold $text-accent"), (" new line   ", "$text-muted"),
     ("ctrl+b", "bold $text-accent"), (" choose backend   ", "$text-muted"),
-    ("esc", "bold $text-accent"), (" stop a reply   ", "$text-muted"),
+    ("esc", "bold $text-accent"), (" stop a reply\n", "$text-muted"),
+    ("+ / -", "bold $text-accent"), (" rate a reply   ", "$text-muted"),
     ("ctrl+p", "bold $text-accent"), (" all commands", "$text-muted"),
 )
 

@@ -1,13 +1,19 @@
-"""The health sidebar: one card per backend, fed by the health monitor's listener.
+"""The health sidebar: one card per backend (any number; the column scrolls), fed by the
+health monitor's listener and a one-second tick.
 
-Cards re-render when a state arrives; a one-second tick only refreshes the relative times
-("checked 12 s ago · next in 18 s"), computed from the app's injectable clock and the moment
-the state was heard, so frozen-clock snapshots stay still.
+A card says: up / down / degraded, or "cooling down 12 s" (a live countdown) after failures
+in a row; the endpoint, with a warning when it is plain http to another machine; latency,
+model count and learned speed; the model the router would use and whether it is loaded or
+cold (the first reply will wait for a load); the queue when requests wait; the last error;
+"checked 12 s ago · next in 18 s". Ages come from the app's injectable clock and the moment a
+probe was heard, and timing figures pass through ``figures``, so snapshots stay still.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from textual.app import ComposeResult
@@ -15,7 +21,8 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from hybrid_tui.ui.safe import excerpt, sanitize
+from hybrid_tui.config import insecure_endpoint
+from hybrid_tui.ui.safe import excerpt
 from hybrid_tui.ui.widgets.turn import Figures, fmt_ms, same_figures
 
 STATUS_STYLE = {
@@ -24,7 +31,7 @@ STATUS_STYLE = {
     "degraded": ("◐", "degraded", "$text-warning"),
     "unknown": ("○", "checking…", "$text-muted"),
 }
-LOOPBACK = ("localhost", "127.", "[::1]", "::1")
+_MISSING = object()
 
 
 def ago(seconds: float) -> str:
@@ -40,76 +47,134 @@ def ago(seconds: float) -> str:
 
 
 def plain_remote_http(endpoint: str) -> bool:
-    """True for a plain-http endpoint that is not on this machine (traffic readable on the way)."""
-    if not endpoint.startswith("http://"):
-        return False
-    host = endpoint[len("http://"):]
-    return not host.startswith(LOOPBACK)
+    """True for a plain-http endpoint that is not on this machine (traffic readable on the
+    way); the config's own rule."""
+    return insecure_endpoint(endpoint)
+
+
+def chosen_loaded(state: Any) -> bool | None:
+    """Is the model the router would use in memory? None when nobody knows. Uses
+    ``BackendState.chosen_loaded`` when the monitor says, else the loaded list."""
+    said = getattr(state, "chosen_loaded", _MISSING)
+    if said is not _MISSING:
+        return said if isinstance(said, bool) else None
+    chosen = getattr(state, "chosen_model", None)
+    loaded = tuple(getattr(state, "loaded", ()) or ())
+    if not chosen:
+        return None
+    if chosen in loaded:
+        return True
+    return False if (getattr(state, "loaded_known", False) or loaded) else None
 
 
 class HealthCard(Static):
     """One backend: status word and colour, endpoint, latency, models, poll timing."""
 
-    def __init__(self, name: str, endpoint: str, kind: str, tier: str) -> None:
+    def __init__(self, name: str, endpoint: str, kind: str, tier: str, slots: int = 1) -> None:
         super().__init__(classes="health-card -unknown", markup=False)
         self.backend = name
+        #: requests it serves at once (``max_concurrent``): more than that are waiting
+        self.slots = max(1, slots)
         self.endpoint = endpoint
         self.kind = kind
         self.tier = tier
         self.state: Any = None
         self.heard_at: float | None = None
+        #: seconds to the next probe when ``next_check`` was last heard, and when (app clock)
+        self._next_in: float | None = None
+        self._next_heard = 0.0
         self._lines = 0
         self.border_title = name
 
     def show(self, state: Any, heard_at: float) -> None:
-        """Take a new ``BackendState``, heard at ``heard_at`` on the app clock."""
+        """Take a new ``BackendState``, heard at ``heard_at`` on the app clock. Ages count
+        from the last probe heard: a state that only changed otherwise (a failed request, a
+        queue) keeps them."""
+        old = self.state
+        if old is None or self.heard_at is None or old.last_checked != state.last_checked:
+            self.heard_at = heard_at
+        if old is None or old.next_check != state.next_check:
+            # a wall-clock instant, turned into "seconds from now" once, when heard: the
+            # countdown then runs on the app's clock (frozen in snapshots)
+            self._next_in = None if state.next_check is None else state.next_check - time.time()
+            self._next_heard = heard_at
         self.state = state
-        self.heard_at = heard_at
         status = state.status if state.status in STATUS_STYLE else "unknown"
         for name in STATUS_STYLE:
             self.set_class(name == status, f"-{name}")
+        self.set_class(self.cooldown_left() is not None, "-cooling")
+
+    def cooldown_left(self) -> float | None:
+        """Seconds of cooldown left (live), None when the backend is not cooling down."""
+        left = getattr(self.state, "cooldown_left", None)
+        return left if isinstance(left, int | float) and left > 0 else None
 
     def _timing(self, now: float, interval: float) -> Content:
         state = self.state
         if state is None or state.last_checked is None or self.heard_at is None:
             return Content.styled("not checked yet", "$text-muted")
-        due = interval
-        if state.next_check is not None:
-            due = max(0.0, state.next_check - state.last_checked)
-        remaining = max(0, round(self.heard_at + due - now))
+        if self._next_in is not None:
+            remaining = max(0, round(self._next_in - (now - self._next_heard)))
+        else:
+            remaining = max(0, round(self.heard_at + interval - now))
         text = f"checked {ago(now - self.heard_at)} · next in {remaining} s"
         return Content.styled(text, "$text-muted")
+
+    def _headline(self, status: str, figures: Figures) -> Content:
+        dot, word, style = STATUS_STYLE[status]
+        left = self.cooldown_left()
+        if left is not None:
+            shown = figures("cooldown_s", left) or left
+            dot, word, style = "◔", f"cooling down {math.ceil(shown)} s", "$text-warning"
+        return Content.assemble((f"{dot} {word}", f"bold {style}"),
+                                ("   " + f"{self.kind} · {self.tier}", "$text-muted"))
+
+    def _model_lines(self, state: Any, figures: Figures) -> list[Content]:
+        """Latency, model count and learned speed; the model the router would use and
+        whether it is in memory; what is in memory. Each line fits the card (40 cells)."""
+        first: list[str | tuple[str, str]] = [
+            ("latency ", "$text-muted"), fmt_ms(figures("latency_ms", state.latency_ms)),
+            (" · ", "$text-muted"), f"{len(state.models)} models"]
+        speed = getattr(state, "predicted_tps", None)
+        if isinstance(speed, int | float):
+            speed = figures("tokens_per_s", speed) or speed
+            first += [(" · ", "$text-muted"), f"~{speed:.0f} tok/s"]
+        lines = [Content.assemble(*first),
+                 Content.assemble(("model   ", "$text-muted"),
+                                  excerpt(state.chosen_model or "no chat model", 32))]
+        loaded_now = chosen_loaded(state)
+        if loaded_now is True:
+            lines.append(Content.styled("        ✓ loaded", "$text-success"))
+        elif loaded_now is False:
+            lines.append(Content.styled("        ○ cold — will load", "$text-warning"))
+        loaded = ", ".join(state.loaded) if state.loaded else "none"
+        lines.append(Content.assemble(("loaded  ", "$text-muted"), excerpt(loaded, 32)))
+        return lines
 
     def redraw(self, now: float, figures: Figures = same_figures, interval: float = 30.0) -> None:
         state = self.state
         status = state.status if state is not None and state.status in STATUS_STYLE else "unknown"
-        dot, word, style = STATUS_STYLE[status]
-        cooling = getattr(state, "cooldown_until", None)
         lines: list[Content] = [
-            Content.assemble((f"{dot} {word}", f"bold {style}"),
-                             ("   " + f"{self.kind} · {self.tier}", "$text-muted")),
-            Content.styled(sanitize(self.endpoint), "$text-secondary"),
+            self._headline(status, figures),
+            Content.styled(excerpt(self.endpoint, 40), "$text-secondary"),
         ]
-        if plain_remote_http(self.endpoint):
-            lines.append(Content.styled("⚠ plain http to another machine", "$text-warning"))
+        if insecure_endpoint(self.endpoint):
+            lines.append(Content.styled("⚠ plain http to another machine: prompts and "
+                                        "replies travel unencrypted", "$text-warning"))
         if state is not None and status in ("up", "degraded"):
-            latency = figures("latency_ms", state.latency_ms)
-            model = state.chosen_model or "no chat model"
-            loaded = ", ".join(state.loaded) if state.loaded else "none"
-            lines += [
-                Content.assemble(("latency ", "$text-muted"), fmt_ms(latency),
-                                 ("  ·  ", "$text-muted"), f"{len(state.models)} models"),
-                Content.assemble(("model   ", "$text-muted"), excerpt(model, 34)),
-                Content.assemble(("loaded  ", "$text-muted"), excerpt(loaded, 34)),
-            ]
+            lines += self._model_lines(state, figures)
+        queue = getattr(state, "queue", 0)
+        if isinstance(queue, int) and queue > 0:
+            running, waiting = min(queue, self.slots), max(0, queue - self.slots)
+            said = f"{running} running" + (f" · {waiting} waiting" if waiting else "")
+            lines.append(Content.assemble(("queue   ", "$text-muted"),
+                                          (said, "$text-warning" if waiting else "$text-accent")))
         if state is not None:
             detail = getattr(state, "detail", None)
             if detail and status == "degraded":
                 lines.append(Content.styled(excerpt(detail, 80), "$text-warning"))
             if state.last_error and status == "down":
                 lines.append(Content.styled(excerpt(state.last_error, 80), "$text-error"))
-        if isinstance(cooling, (int, float)) and cooling > now:
-            lines.append(Content.styled(f"cooling down {round(cooling - now)} s", "$text-warning"))
         lines.append(self._timing(now, interval))
         # Same number of lines (the common case: only the ages changed): no relayout, which
         # would re-measure every widget on screen, long replies included.
@@ -127,10 +192,12 @@ class HealthSidebar(VerticalScroll, can_focus=False):
         interval: float,
         clock: Callable[[], float],
         figures: Figures = same_figures,
+        slots: dict[str, int] | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self._backends = backends
+        self._slots = slots or {}
         self.interval = interval
         self.clock = clock
         self.figures = figures
@@ -139,7 +206,7 @@ class HealthSidebar(VerticalScroll, can_focus=False):
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("BACKENDS", "bold $text-muted"), classes="sidebar-title")
         for name, endpoint, kind, tier in self._backends:
-            yield HealthCard(name, endpoint, kind, tier)
+            yield HealthCard(name, endpoint, kind, tier, self._slots.get(name, 1))
 
     def on_mount(self) -> None:
         now = self.clock()
@@ -158,10 +225,14 @@ class HealthSidebar(VerticalScroll, can_focus=False):
             card.show(state, now)
             card.redraw(now, self.figures, self.interval)
 
-    def tick(self) -> None:
-        """Refresh the relative times only."""
+    def tick(self, states: Mapping[str, Any] | None = None) -> None:
+        """Refresh the relative times and countdowns, taking any newer ``states`` (name ->
+        ``BackendState``) on the way."""
         now = self.clock()
-        for card in self.cards.values():
+        for name, card in self.cards.items():
+            state = (states or {}).get(name)
+            if state is not None and state is not card.state:
+                card.show(state, now)
             card.redraw(now, self.figures, self.interval)
 
     def status_of(self, name: str) -> str:

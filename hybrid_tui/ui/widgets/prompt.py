@@ -1,7 +1,18 @@
-"""The prompt pane: a multi-line input with recall, and the forced-backend control beside it."""
+"""The prompt pane: a multi-line input with recall, and the forced-backend control beside it.
+
+Whatever is typed or pasted is sent exactly, but two things never reach the text area as is:
+
+- control characters and bidi overrides (a pasted escape sequence would otherwise be drawn
+  to the terminal raw): the area holds a visible stand-in for each (``␛``),
+  :attr:`PromptInput.value` maps them back;
+- pastes longer than :data:`LARGE_PASTE` characters (a text area re-wraps a long line on
+  every key, which at 1 MB takes seconds): the area holds a short chip such as
+  ``⟦pasted 1,000,000 characters #1⟧`` and :attr:`PromptInput.value` puts the text back.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from textual import events
@@ -10,8 +21,35 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import TextArea
+from textual.widgets.text_area import Edit, EditResult
 
 NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter"})
+#: pastes longer than this are held aside and shown as a chip
+LARGE_PASTE = 20_000
+#: keys that rate the last reply when the prompt is empty
+RATE_KEYS = {"+": True, "-": False}
+
+# Characters that must not reach the terminal -> one visible stand-in each, and back:
+# C0 controls and DEL -> their Control Pictures (ESC -> ␛); C1 controls (0x9b is CSI) and
+# the bidi overrides that can disguise text -> private-use characters (drawn as a box).
+# Newline and tab are text; CR is a line end. Pasting those private-use characters
+# themselves would send the control they stand for: a price for a reversible mapping.
+_C0 = [c for c in range(0x20) if chr(c) not in "\n\t"]
+_HIDDEN = [*range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_TO_SHOWN = {**{c: 0x2400 + c for c in _C0}, 0x7F: 0x2421,
+             **{c: 0xF700 + (c & 0xFF) for c in _HIDDEN}}
+_TO_SENT = {shown: raw for raw, shown in _TO_SHOWN.items()}
+_CHIP = re.compile(r"⟦pasted [\d,]+ characters #\d+⟧")
+
+
+def shown_text(text: str) -> str:
+    """``text`` as the text area holds it: line ends normalised, control characters shown."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_TO_SHOWN)
+
+
+def sent_text(text: str) -> str:
+    """The inverse of :func:`shown_text` for the control characters."""
+    return text.translate(_TO_SENT)
 
 
 class PromptInput(TextArea):
@@ -20,10 +58,22 @@ class PromptInput(TextArea):
 
     @dataclass
     class Submitted(Message):
-        """The user pressed Enter. ``text`` is what was typed (possibly blank)."""
+        """The user pressed Enter. ``text`` is what was typed (possibly blank), exactly:
+        pasted text in full, control characters as they came."""
 
         input: PromptInput
         text: str
+
+        @property
+        def control(self) -> PromptInput:
+            return self.input
+
+    @dataclass
+    class Rate(Message):
+        """``+`` or ``-`` in the empty prompt: rate the last reply."""
+
+        input: PromptInput
+        positive: bool
 
         @property
         def control(self) -> PromptInput:
@@ -45,26 +95,61 @@ class PromptInput(TextArea):
         self.sent: list[str] = []
         self._recall: int | None = None
         self._draft = ""
+        #: chip -> the long pasted text it stands for
+        self._pastes: dict[str, str] = {}
+        #: set by the app while there is a finished reply to rate with ``+`` / ``-``
+        self.can_rate = False
 
     def on_mount(self) -> None:
         # A blinking cursor makes every frame different; headless runs (tests) keep it still.
         self.cursor_blink = not self.app.is_headless
+
+    @property
+    def value(self) -> str:
+        """What the prompt sends: chips expanded, control characters restored."""
+        text = sent_text(self.text)
+        if self._pastes:
+            text = _CHIP.sub(lambda m: self._pastes.get(m.group(), m.group()), text)
+        return text
+
+    def edit(self, edit: Edit) -> EditResult:
+        """Every change (typing, paste, ``insert``) goes through here: control characters
+        are stored as their visible stand-ins, so none reaches the terminal."""
+        edit.text = shown_text(edit.text)
+        return super().edit(edit)
+
+    def _chip(self, text: str) -> str:
+        chip = f"⟦pasted {len(text):,} characters #{len(self._pastes) + 1}⟧"
+        self._pastes[chip] = text
+        return chip
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        if len(event.text) <= LARGE_PASTE or self.read_only:
+            return  # TextArea's own handler runs next (handlers run down the MRO)
+        event.stop()
+        event.prevent_default()
+        if result := self._replace_via_keyboard(self._chip(event.text), *self.selection):
+            self.move_cursor(result.end_location)
 
     def remember(self, text: str) -> None:
         """Add a sent prompt to the recall list (no immediate duplicates)."""
         if text and (not self.sent or self.sent[-1] != text):
             self.sent.append(text)
         self._recall = None
+        self._pastes.clear()
 
     def _show(self, text: str, *, at_end: bool) -> None:
-        self.load_text(text)
+        if len(text) > LARGE_PASTE:
+            self._pastes.clear()
+            text = self._chip(text)
+        self.load_text(shown_text(text))
         self.move_cursor(self.document.end if at_end else (0, len(self.document[0])))
 
     def _recall_older(self) -> bool:
         if not self.sent:
             return False
         if self._recall is None:
-            self._draft = self.text
+            self._draft = self.value
             self._recall = len(self.sent)
         if self._recall == 0:
             return True
@@ -87,7 +172,10 @@ class PromptInput(TextArea):
         key = event.key
         handled = False
         if key == "enter":
-            self.post_message(self.Submitted(self, self.text))
+            self.post_message(self.Submitted(self, self.value))
+            handled = True
+        elif event.character in RATE_KEYS and self.can_rate and not self.text:
+            self.post_message(self.Rate(self, RATE_KEYS[event.character]))
             handled = True
         elif key in NEWLINE_KEYS:
             start, end = self.selection

@@ -1,5 +1,6 @@
-"""The routing-decision log: one row per event (decision, fallback, escalation, done, error,
-cancelled), selectable for the full decision, exportable as JSON Lines."""
+"""The routing-decision log: one row per event (decision, loading — at most one per turn,
+for a cold model —, fallback, failover, escalation, done, error, cancelled), selectable for
+the full decision, exportable as JSON Lines."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ EVENT_COLOUR = {
     "fallback": "text-warning",
     "escalation": "text-secondary",
     "failover": "text-warning",
+    "loading": "text-warning",
     "done": "text-success",
     "error": "text-error",
     "cancelled": "text-warning",
@@ -71,7 +73,7 @@ class LogEntry:
 def short_route(route: str) -> str:
     """``fallback ollama → lmstudio`` -> ``↯ ollama→lmstudio`` for the narrow column."""
     return (route.replace("fallback ", "↯ ").replace("escalated ", "↑ ")
-            .replace(" → ", "→"))
+            .replace("failover ", "⤷ ").replace(" → ", "→"))
 
 
 def _cell(text: str, width: int, style: str = "") -> Text:

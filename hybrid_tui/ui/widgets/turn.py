@@ -8,7 +8,7 @@ token except a list append.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
 
 from markdown_it import MarkdownIt
 from textual.app import ComposeResult
@@ -21,11 +21,29 @@ from textual.widgets import Markdown, Static
 from textual.widgets.markdown import MarkdownStream
 
 from hybrid_tui.events import Decision, Done, Failover, Fallback
+from hybrid_tui.ui.export import in_open_fence
 from hybrid_tui.ui.safe import sanitize
+from hybrid_tui.ui.widgets.turn_text import (
+    Figures,
+    badge_content,
+    failover_marker,
+    fmt_ms,
+    markdown_literal,
+    prompt_content,
+    same_figures,
+    stats_content,
+)
 
-#: ``figures(kind, value) -> value`` is applied to every timing figure before display, so
-#: snapshot tests can freeze them ("ttft_ms", "total_ms", "tokens_per_s", "latency_ms").
-Figures = Callable[[str, float | None], float | None]
+__all__ = [
+    "Figures",
+    "ReplyView",
+    "TurnView",
+    "fmt_ms",
+    "markdown_parser",
+    "same_figures",
+    "stats_content",
+]
+
 FRAME = 1 / 60
 #: Replies up to this many characters get one full ``Markdown.update`` at the end. Above it
 #: the streamed blocks are kept: the stream's last append has already re-parsed the final
@@ -37,7 +55,6 @@ FULL_UPDATE_MAX = 20_000
 FLUSH_STRETCH_CHARS = 4_000
 FLUSH_STRETCH_BLOCKS = 15
 SLOWEST_FLUSH = 0.4
-PROMPT_LINES = 40
 #: turn status -> (theme variable, alpha) of its left rail
 RAIL_COLOUR = {
     "queued": ("foreground", 0.3),
@@ -47,85 +64,16 @@ RAIL_COLOUR = {
     "cancelled": ("warning", 1.0),
     "failed": ("error", 1.0),
 }
-
-
-def same_figures(kind: str, value: float | None) -> float | None:
-    """The default ``Figures``: show measurements as measured."""
-    return value
+#: what each wait says after its name, in the reply's status line
+WAIT_HINT = {
+    "loading model": " (a cold start can take a while)",
+    "queued": " (behind other requests to this backend)",
+}
 
 
 def markdown_parser() -> MarkdownIt:
     """GFM without raw HTML: model-written HTML is shown as text, never dropped or rendered."""
     return MarkdownIt("gfm-like", {"html": False})
-
-
-def fmt_ms(ms: float | None) -> str:
-    if ms is None:
-        return "–"
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
-
-
-def stats_content(done: Done, figures: Figures = same_figures) -> Content:
-    """``TTFT 120 ms · 412 tokens · 85.3 tok/s · confidence 0.82 · 1.52 s``."""
-    rate = figures("tokens_per_s", done.tokens_per_s)
-    parts: list[str | tuple[str, str]] = [
-        ("TTFT ", "$text-muted"),
-        fmt_ms(figures("ttft_ms", done.ttft_ms)),
-        ("  ·  ", "$text-muted"),
-        f"{done.tokens} tokens",
-        ("  ·  ", "$text-muted"),
-        f"{rate:.1f} tok/s" if rate is not None else "– tok/s",
-        ("  ·  confidence ", "$text-muted"),
-        f"{done.confidence:.2f}" if done.confidence is not None else "–",
-        ("  ·  total ", "$text-muted"),
-        fmt_ms(figures("total_ms", done.total_ms)),
-    ]
-    if done.warnings:
-        parts += [("  ·  ", "$text-muted"), (sanitize("; ".join(done.warnings)), "$warning")]
-    return Content.assemble(*parts)
-
-
-def tag(text: str, style: str) -> tuple[str, str]:
-    return (f" {text} ", style)
-
-
-def badge_content(
-    decision: Decision, fallback: Fallback | None = None, failover: Failover | None = None
-) -> Content:
-    """`` lmstudio  qwen2.5-coder  edit · simple  forced  fallback from …`` and, under it,
-    the decision's reason."""
-    backend = fallback.to_backend if fallback else decision.backend
-    model = fallback.model if fallback else decision.model
-    parts: list[str | tuple[str, str]] = [
-        tag(sanitize(backend), "bold $background on $primary"),
-        " ",
-        (sanitize(model or "?"), "$text-secondary"),
-        "  ",
-        (f"{decision.task_type} · {decision.complexity}", "$text-accent"),
-    ]
-    if decision.forced:
-        parts += ["  ", tag("forced", "bold $background on $warning")]
-    if fallback:
-        parts += ["  ", tag(f"fallback from {sanitize(fallback.from_backend)}", "$text-warning")]
-    if failover:
-        parts += ["  ", tag(f"failover {sanitize(failover.from_backend)} → "
-                            f"{sanitize(failover.to_backend)}", "$text-warning")]
-    parts += ["\n", ("↳ " + sanitize(decision.reason), "$text-muted italic")]
-    return Content.assemble(*parts)
-
-
-def prompt_content(prompt: str, stamp: str, force: str | None) -> Content:
-    """The user's prompt, literal (never markup), long pastes shortened for display."""
-    lines = sanitize(prompt).split("\n")
-    shown = "\n".join(lines[:PROMPT_LINES])
-    head: list[str | tuple[str, str]] = [
-        ("You", "bold $text-primary"),
-        ("  " + stamp, "$text-muted"),
-    ]
-    if force:
-        head += [("  → " + force, "$text-warning")]
-    tail = f"\n… {len(lines) - PROMPT_LINES} more lines" if len(lines) > PROMPT_LINES else ""
-    return Content.assemble(*head, "\n", shown, (tail, "$text-muted"))
 
 
 class ReplyView(Vertical):
@@ -152,6 +100,16 @@ class ReplyView(Vertical):
         self.flushes = 0
         self.status = "waiting"
         self.done: Done | None = None
+        #: where another backend took over: (offset in ``text``, marker line)
+        self.marks: list[tuple[int, str]] = []
+        #: the user's verdict (``+`` / ``-``), None before one
+        self.rating: bool | None = None
+        #: what the reply is waiting for (``Waiting.state``), None once text flows
+        self.wait_state: str | None = None
+        self._wait_base = 0.0
+        self._wait_since = 0.0
+        self._wait_timer: Timer | None = None
+        self._figures: Figures = same_figures
 
     def compose(self) -> ComposeResult:
         if self._note is not None:
@@ -166,6 +124,16 @@ class ReplyView(Vertical):
     def text(self) -> str:
         """Everything the model sent, as received (for history, transcript and store)."""
         return "".join(self._raw)
+
+    @property
+    def marked_text(self) -> str:
+        """:attr:`text` with each failover marker on its own line where it happened (for
+        exports: the reader sees where the second backend took over)."""
+        text, out, at = self.text, [], 0
+        for offset, marker in self.marks:
+            out += [text[at:offset], f"\n\n{marker}\n\n"]
+            at = offset
+        return "".join([*out, text[at:]])
 
     @property
     def settled(self) -> bool:
@@ -199,9 +167,24 @@ class ReplyView(Vertical):
         return min(SLOWEST_FLUSH, FRAME * frames)
 
     def mark(self, marker: str) -> None:
-        """A display-only line in the reply (e.g. where another backend took over)."""
-        self._pending.append(f"\n\n*{marker}*\n\n")
-        if self._flush_timer is None:
+        """A display-only line in the reply where another backend took over (never part of
+        :attr:`text`). Placed so the Markdown keeps its shape: inside a code block still
+        open, a plain line of the block; mid-line, its own line between hard breaks (a list
+        item or paragraph stays one); at a line end, appended there; after a blank line,
+        its own paragraph."""
+        text = self.text
+        self.marks.append((len(text), marker))
+        shown = f"*{markdown_literal(marker)}*"
+        if in_open_fence(text):
+            line = f"{marker}\n" if text.endswith("\n") else f"\n{marker}\n"
+        elif not text.strip() or text.endswith("\n\n"):
+            line = f"{shown}\n\n"
+        elif text.endswith("\n"):
+            line = f"{shown}\\\n"
+        else:
+            line = f"\\\n{shown}\\\n"
+        self._pending.append(line)
+        if self._flush_timer is None and not self._sealed:
             self._flush_timer = self.set_timer(self._interval(), self._flush, name="reply-flush")
 
     def _take_pending(self) -> str:
@@ -223,6 +206,7 @@ class ReplyView(Vertical):
         chunk = self._take_pending()
         if self.status == "waiting":
             self.status = "streaming"
+        self.stop_waiting()
         if self._stream is None:
             self._stream = Markdown.get_stream(self.body)
         # one short line replacing one short line: no relayout needed
@@ -233,6 +217,7 @@ class ReplyView(Vertical):
 
     async def _close(self) -> None:
         """Stop streaming and render the whole reply once, from the full text."""
+        self.stop_waiting()
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
@@ -254,9 +239,16 @@ class ReplyView(Vertical):
         if not self._raw and done.text:
             self._raw.append(done.text)
             self._pending.append(done.text)
+        self._figures = figures
         await self._close()
         self.status = "done"
-        self._set_stats(stats_content(done, figures))
+        self._set_stats(stats_content(done, figures, self.rating))
+
+    def rate(self, positive: bool) -> None:
+        """Show the user's rating next to the stats (the router records it)."""
+        self.rating = positive
+        if self.done is not None:
+            self._set_stats(stats_content(self.done, self._figures, positive))
 
     async def end(self, status: str, message: str) -> None:
         """The reply stopped early (``cancelled`` or ``failed``); what arrived stays."""
@@ -267,12 +259,34 @@ class ReplyView(Vertical):
         self._set_stats(Content.assemble((f"{status}{tokens}", f"bold {style}"), " " + message))
 
     def waiting(self, state: str, elapsed_s: float) -> None:
-        """No text yet, and why (queued, loading model, waiting for first token)."""
-        if self.status == "waiting" and not self._sealed:
-            hint = {"loading model": " (a cold start can take a while)",
-                    "queued": " (behind other requests to this backend)"}.get(state, "")
-            self._set_stats(Content.assemble(
-                (f"{state}…", "$text-warning"), (f"{hint}  {elapsed_s:.0f} s", "$text-muted")))
+        """Nothing (more) yet, and why: ``queued``, ``loading model``, ``waiting for first
+        token``. Shown in the status line with a live count of seconds until text flows."""
+        if self._sealed:
+            return
+        self.wait_state = state
+        self._wait_base, self._wait_since = elapsed_s, time.monotonic()
+        self._show_wait()
+        if self._wait_timer is None:
+            self._wait_timer = self.set_interval(1.0, self._show_wait, name="reply-wait")
+
+    def _show_wait(self) -> None:
+        state = self.wait_state
+        if state is None:
+            return
+        seconds = self._wait_base + time.monotonic() - self._wait_since
+        parts: list[str | tuple[str, str]] = []
+        if self.chunks:  # a failover: the next backend has not started yet
+            parts.append((f"streaming · {self.chunks} tokens · {self.backend} ", "$text-accent"))
+        parts += [(f"{state}…", "$text-warning"),
+                  (f"{WAIT_HINT.get(state, '')}  {seconds:.0f} s", "$text-muted")]
+        self._set_stats(Content.assemble(*parts), layout=False)
+
+    def stop_waiting(self) -> None:
+        """Text is flowing (or the reply ended): no more waiting notice."""
+        self.wait_state = None
+        if self._wait_timer is not None:
+            self._wait_timer.stop()
+            self._wait_timer = None
 
     def took_over(self, backend: str, model: str, marker: str) -> None:
         """Another backend continues this reply from here (mid-stream failover)."""
@@ -302,6 +316,8 @@ class TurnView(Vertical):
         self.fallback: Fallback | None = None
         self.failover: Failover | None = None
         self.error: str | None = None
+        #: a "loading model" wait has its routing-log row already (one per turn at most)
+        self.logged_loading = False
         self._replies: list[ReplyView] = []
 
     def compose(self) -> ComposeResult:
@@ -362,12 +378,7 @@ class TurnView(Vertical):
             self._set_badge(badge_content(self.decision, self.fallback, failover))
         reply = self.current
         if reply is not None:
-            reply.took_over(
-                failover.to_backend, failover.model,
-                f"⤷ {sanitize(failover.from_backend)} stopped after {failover.tokens_so_far} "
-                f"tokens ({sanitize(failover.reason)}); {sanitize(failover.to_backend)} "
-                "continues",
-            )
+            reply.took_over(failover.to_backend, failover.model, failover_marker(failover))
 
     async def start_reply(
         self, backend: str, model: str, note: Content | None = None, *, escalated: bool = False

@@ -1,0 +1,141 @@
+"""What a turn says, as ``Content``: the prompt echo, the routing badge, the stats line and
+the failover marker. Pure functions of events and text, so they are tested without an app.
+
+Every string that came from outside (prompt, model output, backend and model names, error
+messages) is sanitised and put in ``Content`` as plain text: never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from textual.content import Content
+
+from hybrid_tui.events import Decision, Done, Failover, Fallback
+from hybrid_tui.ui.safe import sanitize
+
+#: ``figures(kind, value) -> value`` is applied to every timing figure before display, so
+#: snapshot tests can freeze them ("ttft_ms", "total_ms", "tokens_per_s", "latency_ms",
+#: "cooldown_s").
+Figures = Callable[[str, float | None], float | None]
+#: the prompt echo shows at most this many lines and characters (the prompt is sent whole)
+PROMPT_LINES = 40
+PROMPT_CHARS = 4_000
+#: what a rating looks like next to the stats
+RATING_MARK = {True: "👍", False: "👎"}
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~])")
+#: the router's sentence: "<from> failed after <n> tokens (<cause>); <to> continues the reply"
+_FAILOVER_REASON = re.compile(r"failed after \d+ tokens \((?P<cause>.*)\);[^;]*$", re.DOTALL)
+
+
+def same_figures(kind: str, value: float | None) -> float | None:
+    """The default ``Figures``: show measurements as measured."""
+    return value
+
+
+def fmt_ms(ms: float | None) -> str:
+    if ms is None:
+        return "–"
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+def tag(text: str, style: str) -> tuple[str, str]:
+    return (f" {text} ", style)
+
+
+def stats_content(
+    done: Done, figures: Figures = same_figures, rating: bool | None = None
+) -> Content:
+    """``TTFT 120 ms · 412 tokens · 85.3 tok/s · confidence 0.82 · total 1.52 s``, then who
+    answered when two backends did (``ollama ⤷ lmstudio``); the user's rating (👍/👎) in
+    front."""
+    rate = figures("tokens_per_s", done.tokens_per_s)
+    parts: list[str | tuple[str, str]] = []
+    if rating is not None:  # first, so a long line never pushes it out of sight
+        parts += [(RATING_MARK[rating], "bold"), "  "]
+    parts += [
+        ("TTFT ", "$text-muted"),
+        fmt_ms(figures("ttft_ms", done.ttft_ms)),
+        ("  ·  ", "$text-muted"),
+        f"{done.tokens} tokens",
+        ("  ·  ", "$text-muted"),
+        f"{rate:.1f} tok/s" if rate is not None else "– tok/s",
+        ("  ·  confidence ", "$text-muted"),
+        f"{done.confidence:.2f}" if done.confidence is not None else "–",
+        ("  ·  total ", "$text-muted"),
+        fmt_ms(figures("total_ms", done.total_ms)),
+    ]
+    failover_from = getattr(done, "failover_from", None)
+    if failover_from:
+        parts += [("  ·  ", "$text-muted"),
+                  (f"{sanitize(failover_from)} ⤷ {sanitize(done.backend)}", "$text-warning")]
+    if done.warnings:
+        parts += [("  ·  ", "$text-muted"), (sanitize("; ".join(done.warnings)), "$warning")]
+    return Content.assemble(*parts)
+
+
+def badge_content(
+    decision: Decision, fallback: Fallback | None = None, failover: Failover | None = None
+) -> Content:
+    """`` lmstudio  qwen2.5-coder  edit · simple  forced  fallback from …`` and, under it,
+    the decision's reason."""
+    backend = fallback.to_backend if fallback else decision.backend
+    model = fallback.model if fallback else decision.model
+    parts: list[str | tuple[str, str]] = [
+        tag(sanitize(backend), "bold $background on $primary"),
+        " ",
+        (sanitize(model or "?"), "$text-secondary"),
+        "  ",
+        (f"{decision.task_type} · {decision.complexity}", "$text-accent"),
+    ]
+    if decision.forced:
+        parts += ["  ", tag("forced", "bold $background on $warning")]
+    if fallback:
+        parts += ["  ", tag(f"fallback from {sanitize(fallback.from_backend)}", "$text-warning")]
+    if failover:
+        parts += ["  ", tag(f"failover {sanitize(failover.from_backend)} → "
+                            f"{sanitize(failover.to_backend)}", "$text-warning")]
+    parts += ["\n", ("↳ " + sanitize(decision.reason), "$text-muted italic")]
+    return Content.assemble(*parts)
+
+
+def prompt_content(prompt: str, stamp: str, force: str | None) -> Content:
+    """The user's prompt, literal (never markup). A long paste is cut for display only:
+    at most :data:`PROMPT_LINES` lines and :data:`PROMPT_CHARS` characters, then
+    ``… (N more characters)``."""
+    head_text = prompt[:PROMPT_CHARS]
+    lines = head_text.split("\n")
+    if len(lines) > PROMPT_LINES:
+        head_text = "\n".join(lines[:PROMPT_LINES])
+    hidden = len(prompt) - len(head_text)
+    head: list[str | tuple[str, str]] = [
+        ("You", "bold $text-primary"),
+        ("  " + stamp, "$text-muted"),
+    ]
+    if force:
+        head += [("  → " + sanitize(force), "$text-warning")]
+    tail = f"\n… ({hidden:,} more characters)" if hidden > 0 else ""
+    return Content.assemble(*head, "\n", sanitize(head_text), (tail, "$text-muted"))
+
+
+def failover_cause(failover: Failover) -> str:
+    """Why the first backend stopped, in a few words: the cause out of the router's
+    sentence, else the error kind, else the whole reason."""
+    found = _FAILOVER_REASON.search(failover.reason or "")
+    if found and found.group("cause").strip():
+        return found.group("cause").strip()
+    return failover.error_kind or failover.reason or "no reason given"
+
+
+def failover_marker(failover: Failover) -> str:
+    """``⤷ ollama failed after 60 tokens (connection dropped) — lmstudio continues``."""
+    return sanitize(
+        f"⤷ {failover.from_backend} failed after {failover.tokens_so_far} tokens "
+        f"({failover_cause(failover)}) — {failover.to_backend} continues"
+    ).replace("\n", " ")
+
+
+def markdown_literal(text: str) -> str:
+    """``text`` with Markdown's punctuation escaped, so it shows as typed."""
+    return _MD_SPECIAL.sub(r"\\\1", text)

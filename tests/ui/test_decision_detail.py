@@ -1,0 +1,129 @@
+"""The decision detail: a routing-log row's signals explained in sections (task type and its
+words, complexity and its parts, the candidates side by side), whatever shape they have."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Collapsible, Static
+
+from hybrid_tui.ui.explain import explain
+from hybrid_tui.ui.screens.decision import DecisionScreen
+from tests.ui.helpers import SIZE, card_status, settle, wait_for
+
+COMPLEX = "analyze this complex system architecture and plan a migration"
+
+
+def _text(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+async def _open_row(pilot, row: int) -> DecisionScreen:
+    app = pilot.app
+    app.routing_log.focus()
+    app.routing_log.move_cursor(row=row)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, DecisionScreen), what="detail")
+    await settle(pilot)
+    return app.screen
+
+
+async def test_a_decision_row_explains_itself_in_sections(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: card_status(app, "ollama") == "up")
+        await app.send(COMPLEX)
+        await wait_for(pilot, lambda: app.idle)
+        screen = await _open_row(pilot, 0)
+        assert screen.entry.event == "decision"
+        summary = _text(screen, "#detail-summary")
+        assert "ollama" in summary and "no (routed)" in summary
+        assert screen.entry.detail["id"] in summary  # the Decision's own id
+        task = _text(screen, "#detail-task")
+        assert screen.entry.task_type in task and "set by" in task and "“" in task
+        complexity = _text(screen, "#detail-complexity")
+        assert "complex" in complexity and "complexity words" in complexity
+        table = screen.query_one("#detail-candidates", Static).content
+        columns = [c.header for c in table.columns]
+        assert columns[:3] == ["Backend", "Availability", "Model"]
+        assert {"Queue", "First token", "Predicted total", "Learned (mean)"} <= set(columns)
+        cells = [[str(cell) for cell in c._cells] for c in table.columns]
+        assert [name.strip() for name in cells[0]] == ["lmstudio", "▸ ollama"]
+        assert all("loaded" in cell for cell in cells[2])
+        raw = screen.query_one("#detail-raw", Collapsible)
+        assert raw.collapsed  # the raw data is there, folded away
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DecisionScreen)
+
+
+async def test_other_rows_show_the_decision_behind_them(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.send("format this code: x=1", force="lmstudio")
+        await wait_for(pilot, lambda: app.idle)
+        screen = await _open_row(pilot, 1)
+        assert screen.entry.event == "done"
+        summary = _text(screen, "#detail-summary")
+        assert "lmstudio" in summary and "yes, by the user" in summary
+        assert "format" in _text(screen, "#detail-task")
+
+
+def test_explain_reads_the_router_signals():
+    signals = {
+        "task_type": "debugging", "complexity": "complex", "words": ["fix", "bug"],
+        "matches": {"debugging": ["fix", "bug"], "analysis": ["analyze"]},
+        "type_scores": {"debugging": 4.0, "analysis": 3.0},
+        "complexity_score": 4.5, "contributions": {"complexity words": 4.0, "length": 0.5},
+        "candidates": {"lmstudio": "up", "ollama": "up"},
+        "availability": {"lmstudio": "up", "ollama": "cooling down (3 failures)"},
+        "loaded": {"lmstudio": {"model": "qwen", "loaded": True},
+                   "ollama": {"model": "codellama:34b", "loaded": False}},
+        "predicted": {"lmstudio": {"queue_s": 0.0, "load_s": 0.0, "ttft_s": 0.4,
+                                   "decode_s": 2.0, "total_s": 2.4, "ahead": 0,
+                                   "measured": True},
+                      "ollama": {"queue_s": 12.0, "load_s": 8.0, "ttft_s": 1.5,
+                                 "decode_s": 30.0, "total_s": 51.5, "ahead": 2,
+                                 "measured": False}},
+        "bandit": {"lmstudio": {"mean": 0.62, "samples": 13, "successes": 8},
+                   "ollama": {"mean": 0.8, "samples": 0, "successes": 0}},
+        "tiers": {"fast": {"backend": "lmstudio", "mean": 0.62, "samples": 13}},
+        "forced": False, "rule": "learned", "learning": "3 of 3 outcomes",
+    }
+    why = explain(signals, backend="lmstudio", model="qwen", forced=False,
+                  reason="learned that the fast tier does as well")
+    assert ("set by", "“fix”, “bug”") in why.task
+    assert ("also matched", "analysis (3.00): “analyze”") in why.task
+    assert ("  complexity words", "+4.00") in why.complexity
+    lm, ol = why.candidates
+    assert lm["backend"] == "▸ lmstudio" and ol["backend"] == "  ollama"
+    assert ol["status"] == "cooling down (3 failures)"
+    assert lm["loaded"] == "loaded" and ol["loaded"] == "cold — will load (8.0 s)"
+    assert ol["queue"] == "12.0 s (2 ahead)" and lm["queue"] == "none"
+    assert lm["ttft"] == "400 ms" and lm["total"] == "2.4 s" and ol["total"] == "51.5 s (guess)"
+    assert lm["learned"] == "0.62 (8/13 good)" and ol["learned"] == "0.80 (prior only)"
+    assert why.tiers == [("fast → lmstudio", "mean 0.62, samples 13")]
+    assert why.other == [("learning", "3 of 3 outcomes")]
+    assert ("rule", "learned") in why.summary
+
+
+@pytest.mark.parametrize(
+    "signals",
+    [
+        None,
+        {},
+        {"predicted": "soon", "bandit": [1, 2], "loaded": {"x": None}},
+        {"candidates": {"a": {"weird": True}}, "predicted": {"a": {"total_s": "n/a"}}},
+        {"contributions": {"length": "long"}, "matches": ["not", "a", "mapping"]},
+        {"task_type": "edit", "words": "edit", "history": {"a": [3, 4]}},
+    ],
+)
+def test_explain_survives_any_shape(signals):
+    why = explain(signals, backend="a")
+    for row in why.candidates:
+        assert set(row) >= {"backend", "status", "total", "learned"}
+    rows = why.summary + why.task + why.complexity + why.tiers + why.other
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in rows)
+
+
+def test_the_decision_id_is_shown():
+    why = explain({}, backend="a", decision_id="0123456789ab")
+    assert ("decision id", "0123456789ab") in why.summary
