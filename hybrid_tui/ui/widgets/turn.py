@@ -8,6 +8,7 @@ token except a list append.
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from markdown_it import MarkdownIt
@@ -75,6 +76,23 @@ def markdown_parser() -> MarkdownIt:
     """GFM without raw HTML: model-written HTML is shown as text, never dropped or rendered."""
     return MarkdownIt("gfm-like", {"html": False})
 
+
+
+async def stop_stream(stream: MarkdownStream) -> None:
+    """Stop a MarkdownStream without mistaking its cancellation for ours.
+
+    ``MarkdownStream.stop()`` cancels its writer task and awaits it; when that task had not
+    started yet (a reply that ends in the same tick as its first flush), the await re-raises
+    the task's own CancelledError in *our* coroutine, which would end the prompt as if the
+    user had pressed Esc. Only a cancellation aimed at the current task may propagate; the
+    full ``update`` that follows renders whatever the stream had not written.
+    """
+    try:
+        await stream.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
 
 class ReplyView(Vertical):
     """One model reply, streamed as Markdown, with who answered above and stats below."""
@@ -228,7 +246,7 @@ class ReplyView(Vertical):
                 await self._stream.write(chunk)
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            await stream.stop()
+            await stop_stream(stream)
         document = "".join(self._shown)
         if self.body.source != document or len(document) <= FULL_UPDATE_MAX:
             await self.body.update(document)
