@@ -8,6 +8,7 @@ finished reply for Esc (seen as a turn stuck "streaming" after a dozen fast turn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from textual.app import App, ComposeResult
 from textual.widgets import Markdown
@@ -44,8 +45,6 @@ async def test_a_real_cancellation_still_propagates():
         task = asyncio.create_task(stop_then_wait())
         await asyncio.sleep(0.05)
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
         assert task.cancelled()
