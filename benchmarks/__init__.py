@@ -1,0 +1,12 @@
+"""The hybrid-tui benchmark suite: ``python -m benchmarks [NAME ...] [--quick] [--json]``.
+
+One module per row of the table in issue 5, each with ``run(settings) -> Row``; shared pieces
+in :mod:`benchmarks.common` (figures, statistics, machine facts, output),
+:mod:`benchmarks.simproc` (the simulators in a child process), :mod:`benchmarks.replay`,
+:mod:`benchmarks.proxy` and :mod:`benchmarks.appkit` (instruments). Run from the repository
+root; it is not an installed package. Results and how to read them: ``BENCHMARKS.md``.
+"""
+
+#: every benchmark, in the order a full run takes them
+ROWS = ("stream", "tui", "ttft", "router", "startup", "memory", "responsive", "tmux",
+        "routing")
