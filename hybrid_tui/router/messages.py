@@ -116,5 +116,6 @@ def nobody_answered(
         advice = hint(kind, error_kind)
         state = "is down" if error_kind in (None, *DOWN_KINDS) else "failed"
         where = _USERINFO.sub("//", endpoint)  # never show credentials
+        why = why.replace(f" at {endpoint}", "")  # the endpoint is named once, up front
         parts.append(f"{name} at {where} {state} ({why})" + (f"; {advice}" if advice else ""))
     return "no backend could answer: " + ". ".join(parts) + "."

@@ -309,3 +309,14 @@ def test_success_rule() -> None:
     assert not is_success(0.5, 0.7, escalated=False, failed=False)
     assert not is_success(0.9, 0.7, escalated=True, failed=False)
     assert not is_success(0.9, 0.7, escalated=False, failed=True)
+
+
+def test_the_nothing_answered_message_names_each_endpoint_once():
+    from hybrid_tui.errors import BackendUnavailable
+    from hybrid_tui.router.messages import nobody_answered
+
+    url = "http://127.0.0.1:41234"
+    exc = BackendUnavailable(f"connection refused at {url} (is the server running?)")
+    text = nobody_answered({"lmstudio": ("openai", url)}, {"lmstudio": exc}, {})
+    assert text.count(url) == 1
+    assert "connection refused" in text and "lms server start" in text
