@@ -38,7 +38,9 @@ class Limits:
     """What one run may use. ``workdir_parent`` None means the system temp directory."""
 
     timeout: float = 10.0
-    cpu_seconds: int | None = None  # None: the timeout, rounded up
+    #: None: the timeout rounded up, plus one second, so that the wall clock is the limit
+    #: that normally fires and the CPU limit is the backstop (equal limits raced)
+    cpu_seconds: int | None = None
     memory_bytes: int = 512 * 2**20
     file_bytes: int = 4 * 2**20
     output_bytes: int = 16 * 1024
@@ -46,7 +48,7 @@ class Limits:
 
     @property
     def cpu(self) -> int:
-        return self.cpu_seconds or max(1, math.ceil(self.timeout))
+        return self.cpu_seconds or math.ceil(self.timeout) + 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,13 +72,29 @@ async def test_a_missing_function_fails(limits):
 
 
 async def test_an_endless_loop_is_stopped_at_the_wall_clock_limit(limits):
-    quick = Limits(timeout=1.0, workdir_parent=limits.workdir_parent)
+    # a CPU limit far above the wall clock, so that only the wall clock can stop it
+    quick = Limits(timeout=1.0, cpu_seconds=60, workdir_parent=limits.workdir_parent)
     source = "def double(x):\n    while True:\n        pass\n"
     result = await run_tests(source, CHECK, "double", limits=quick)
     assert result.status == "timeout"
     assert not result.passed
     assert result.seconds < 30  # a generous sanity bound, not a timing assertion
     assert list(Path(limits.workdir_parent).iterdir()) == []
+
+
+async def test_an_endless_loop_is_stopped_at_the_cpu_limit(limits):
+    tight = Limits(timeout=60.0, cpu_seconds=1, workdir_parent=limits.workdir_parent)
+    source = "def double(x):\n    while True:\n        pass\n"
+    result = await run_tests(source, CHECK, "double", limits=tight)
+    assert result.status == "killed"
+    assert "CPU" in result.detail
+    assert not result.passed
+    assert list(Path(limits.workdir_parent).iterdir()) == []
+
+
+def test_by_default_the_wall_clock_fires_before_the_cpu_limit():
+    assert Limits(timeout=1.0).cpu > 1.0
+    assert Limits(timeout=2.5).cpu >= 3
 
 
 async def test_unbounded_allocation_is_stopped_and_fails(limits):
