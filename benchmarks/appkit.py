@@ -8,6 +8,7 @@
 - :class:`LoopWatch` waits for a condition in 1 ms steps and records every gap between its
   wake-ups: a gap is time the event loop could not run anything, so no frame could be drawn
   and no key handled. The longest gap is the longest frame a user could see.
+- :class:`GCWatch` times the interpreter's garbage collections, one cause of such gaps.
 
 Timing ``App._display`` overrides a private method; this lives in the benchmarks only, never
 in the app, and is the narrowest hook Textual 8.2 offers for "a frame went out".
@@ -16,6 +17,7 @@ in the app, and is the narrowest hook Textual 8.2 offers for "a frame went out".
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,6 +139,36 @@ class LoopWatch:
     @property
     def longest_ms(self) -> float:
         return max(self.gaps_ms, default=0.0)
+
+
+class GCWatch:
+    """Records how long each cyclic garbage collection takes (``gc.callbacks``) while in
+    use: a full (generation 2) collection stops the event loop like any long callback."""
+
+    def __init__(self) -> None:
+        self.pauses_ms: list[tuple[int, float]] = []
+        self._start = 0.0
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses_ms.append((info["generation"], (time.perf_counter() - self._start) * 1000))
+
+    def __enter__(self) -> GCWatch:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    @property
+    def longest_ms(self) -> float:
+        return max((ms for _, ms in self.pauses_ms), default=0.0)
+
+    @property
+    def full_collections(self) -> int:
+        return sum(1 for generation, _ in self.pauses_ms if generation == 2)
 
 
 # -- reading the app's state (tolerant: the UI is still changing) ---------------------------

@@ -19,7 +19,7 @@ from typing import Any
 from textual import events
 from textual.widgets import TextArea
 
-from benchmarks.appkit import SIZE, LoopWatch, MeteredHybridApp, reply_of, wait_up
+from benchmarks.appkit import SIZE, GCWatch, LoopWatch, MeteredHybridApp, reply_of, wait_up
 from benchmarks.common import Figure, Row, Settings, Target, percentile
 from benchmarks.simproc import SimProcess
 from hybrid_tui.config import Config
@@ -44,9 +44,8 @@ class ProbedApp(MeteredHybridApp):
 def run(settings: Settings) -> Row:
     presses = settings.size(60, 15)
     row = Row("responsive", f"key press to handled, {presses} presses per run")
-    idle: list[float] = []
-    streaming: list[float] = []
-    blackhole: list[float] = []
+    idle: list[tuple[float, float]] = []
+    streaming: list[tuple[float, float]] = []
     # long enough to outlast the presses even when each waits ~200 ms to be handled
     with SimProcess(tokens_per_s=SPEED, reply_tokens=40_000) as sim:
         config = sim.config()
@@ -61,18 +60,22 @@ def run(settings: Settings) -> Row:
         blackhole = [asyncio.run(_session(config, presses, "ollama"))
                      for _ in range(settings.runs + 1)][1:]
     ref = "idle app p99"
-    row.add(Figure(f"streaming at {SPEED:,} tok/s p99", "ms", streaming, reference=ref,
-                   targets=(Target("<=", 50),)))
-    row.add(Figure("one backend a black hole p99", "ms", blackhole, reference=ref,
-                   targets=(Target("<=", 50),)))
-    row.add(Figure(ref, "ms", idle))
+    row.add(Figure(f"streaming at {SPEED:,} tok/s p99", "ms", [p for p, _ in streaming],
+                   reference=ref, targets=(Target("<=", 50),)))
+    row.add(Figure("one backend a black hole p99", "ms", [p for p, _ in blackhole],
+                   reference=ref, targets=(Target("<=", 50),)))
+    row.add(Figure(ref, "ms", [p for p, _ in idle]))
+    row.add(Figure("longest GC pause while streaming", "ms", [g for _, g in streaming]))
     row.notes.append("per run: the p99 of its presses; presses every 15-35 ms from a thread")
     return row
 
 
-async def _session(config: Config, presses: int, send_to: str | None) -> float:
+async def _session(
+    config: Config, presses: int, send_to: str | None
+) -> tuple[float, float]:
     """One app; ``presses`` key presses while idle (None) or while a prompt sent to
-    ``send_to`` is in progress. The p99 press-to-handled time in ms."""
+    ``send_to`` is in progress. The p99 press-to-handled time and the longest garbage
+    collection meanwhile, in ms."""
     app = ProbedApp(config, store=None)
     watch = LoopWatch()
     async with app.run_test(size=SIZE) as pilot:
@@ -96,13 +99,14 @@ async def _session(config: Config, presses: int, send_to: str | None) -> float:
                 presser.active = False
             return not thread.is_alive()
 
-        await watch.until(finished, timeout=120, what="the presses")
+        with GCWatch() as gcs:
+            await watch.until(finished, timeout=120, what="the presses")
         if len(presser.latencies) < max(3, presses // 3):  # the scenario ended too soon
             raise RuntimeError(f"only {len(presser.latencies)} of {presses} presses counted "
                                "(the reply ended too soon?)")
         app.runner.cancel()
         await watch.until(lambda: app.idle, timeout=20, what="the prompt to stop")
-    return percentile(presser.latencies, 99)
+    return percentile(presser.latencies, 99), gcs.longest_ms
 
 
 def _busy(app: ProbedApp, turn: Any, send_to: str | None) -> bool:

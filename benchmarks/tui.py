@@ -19,6 +19,7 @@ from textual.widgets import Markdown
 from benchmarks.appkit import (
     SIZE,
     BareMarkdownApp,
+    GCWatch,
     LoopWatch,
     MeteredHybridApp,
     reply_of,
@@ -58,6 +59,9 @@ def run(settings: Settings) -> Row:
     row.add(Figure("frames drawn (app)", "frames", [r["frames"] for r in app_runs]))
     row.add(Figure("frames drawn (bare)", "frames", [r["frames"] for r in bare_runs]))
     row.add(Figure("final text to its frame (app)", "ms", [r["paint_ms"] for r in app_runs]))
+    row.add(Figure("longest GC pause (app)", "ms", [r["gc_ms"] for r in app_runs]))
+    row.add(Figure("full GC collections (app)", "", [r["gc_full"] for r in app_runs]))
+    row.add(Figure("longest GC pause (bare)", "ms", [r["gc_ms"] for r in bare_runs]))
     row.notes.append("longest frame = longest event-loop gap while streaming (1 ms probe); "
                      "frames = updates handed to the driver, rendered to terminal bytes")
     return row
@@ -72,8 +76,10 @@ async def app_once(config: Config, row: Row | None = None) -> dict[str, float]:
         await pilot.pause(0.05)
         watch.reset()
         start = time.perf_counter()
-        turn = await app.send(PROMPT, force=BACKEND)
-        end = await watch.until(lambda: turn_finished(app, turn), what="the reply to finish")
+        with GCWatch() as gcs:
+            turn = await app.send(PROMPT, force=BACKEND)
+            end = await watch.until(lambda: turn_finished(app, turn),
+                                    what="the reply to finish")
         longest = watch.longest_ms
         reply = reply_of(turn)
         assert reply is not None
@@ -91,6 +97,8 @@ async def app_once(config: Config, row: Row | None = None) -> dict[str, float]:
         "longest_ms": longest,
         "frames": frames,
         "paint_ms": (painted - end) * 1000 if painted else float("nan"),
+        "gc_ms": gcs.longest_ms,
+        "gc_full": gcs.full_collections,
     }
 
 
@@ -128,9 +136,11 @@ async def bare_once(config: Config) -> dict[str, float]:
                     raise RuntimeError(event.message)
             await stream.stop()
 
-        task = asyncio.create_task(consume())
-        end = await watch.until(task.done, what="the bare app to finish")
+        with GCWatch() as gcs:
+            task = asyncio.create_task(consume())
+            end = await watch.until(task.done, what="the bare app to finish")
         task.result()
         longest = watch.longest_ms
         frames = len(app.frames.between(start, end))
-    return {"tok_s": tokens / (end - start), "longest_ms": longest, "frames": frames}
+    return {"tok_s": tokens / (end - start), "longest_ms": longest, "frames": frames,
+            "gc_ms": gcs.longest_ms}
