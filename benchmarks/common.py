@@ -295,7 +295,7 @@ def table(row: Row) -> str:
         met = row.met(fig)
         lines.append([
             fig.name, fmt(fig.median), fmt(fig.min), fmt(fig.max), fig.unit,
-            fig.reference or "", f"{ratio:.2f}×" if ratio is not None else "",
+            fig.reference or "", f"{ratio:.3g}×" if ratio is not None else "",
             " and ".join(t.describe(fig.unit) for t in fig.targets),
             {True: "yes", False: "NO", None: ""}[met],
         ])
@@ -321,7 +321,7 @@ def markdown(result: dict[str, Any]) -> str:
                 spread += f" ({fmt(f['min'])}–{fmt(f['max'])})"
             spread = f"{spread} {f['unit']}".rstrip()
             ref = f"{f['reference']}: {fmt(f['reference_median'])}" if f["reference"] else "—"
-            ratio = f"{f['ratio']:.2f}×" if f["ratio"] is not None else "—"
+            ratio = f"{f['ratio']:.3g}×" if f["ratio"] is not None else "—"
             met = {True: "yes", False: "**no**", None: ""}[f["met"]]
             out.append(f"| {name} | {f['name']} | {spread} | {ref} | {ratio} | "
                        f"{f['target'] or ''} | {met} |")
