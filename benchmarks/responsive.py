@@ -20,8 +20,9 @@ from textual import events
 from textual.widgets import TextArea
 
 from benchmarks.appkit import SIZE, GCWatch, LoopWatch, MeteredHybridApp, reply_of, wait_up
+from benchmarks.child import run_child
 from benchmarks.common import Figure, Row, Settings, Target, percentile
-from benchmarks.simproc import SimProcess
+from benchmarks.simproc import SimProcess, config_for
 from hybrid_tui.config import Config
 
 SPEED = 2_000
@@ -48,16 +49,16 @@ def run(settings: Settings) -> Row:
     streaming: list[tuple[float, float]] = []
     # long enough to outlast the presses even when each waits ~200 ms to be handled
     with SimProcess(tokens_per_s=SPEED, reply_tokens=40_000) as sim:
-        config = sim.config()
+        urls = {"lmstudio": sim.lmstudio, "ollama": sim.ollama, "presses": presses}
         for i in range(settings.runs + 1):  # the first round is the warm-up
-            a = asyncio.run(_session(config, presses, None))
-            b = asyncio.run(_session(config, presses, "lmstudio"))
+            a = run_child("benchmarks.responsive:session_run", send_to=None, **urls)
+            b = run_child("benchmarks.responsive:session_run", send_to="lmstudio", **urls)
             if i:
                 idle.append(a)
                 streaming.append(b)
     with SimProcess("--fault", "ollama=blackhole") as sim:
-        config = sim.config()
-        blackhole = [asyncio.run(_session(config, presses, "ollama"))
+        urls = {"lmstudio": sim.lmstudio, "ollama": sim.ollama, "presses": presses}
+        blackhole = [run_child("benchmarks.responsive:session_run", send_to="ollama", **urls)
                      for _ in range(settings.runs + 1)][1:]
     ref = "idle app p99"
     row.add(Figure(f"streaming at {SPEED:,} tok/s p99", "ms", [p for p, _ in streaming],
@@ -66,8 +67,16 @@ def run(settings: Settings) -> Row:
                    reference=ref, targets=(Target("<=", 50),)))
     row.add(Figure(ref, "ms", [p for p, _ in idle]))
     row.add(Figure("longest GC pause while streaming", "ms", [g for _, g in streaming]))
-    row.notes.append("per run: the p99 of its presses; presses every 15-35 ms from a thread")
+    row.notes.append("per run: the p99 of its presses; presses every 15-35 ms from a thread; "
+                     "each run a fresh app in a fresh process (benchmarks.child)")
     return row
+
+
+async def session_run(
+    lmstudio: str, ollama: str, presses: int, send_to: str | None
+) -> tuple[float, float]:
+    """:func:`_session` against the simulators at these URLs (for ``benchmarks.child``)."""
+    return await _session(config_for(lmstudio, ollama), presses, send_to)
 
 
 async def _session(

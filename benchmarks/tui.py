@@ -3,15 +3,18 @@ final text in the reply's Markdown widget; frames drawn and the longest frame. R
 the same reply from the same router service written token by token into
 ``MarkdownStream.write`` in a bare Textual app (the common chat-app pattern), same run.
 
-Each run is a fresh app (no earlier turns), fed by the simulators in a child process at
-unlimited rate. "Longest frame" is the longest the event loop was unavailable while the
-reply streamed (see :class:`benchmarks.appkit.LoopWatch`): no frame can be drawn then.
+Each run is a fresh app (no earlier turns) in a fresh process (:mod:`benchmarks.child`),
+fed by the simulators in another child process at unlimited rate. "Longest frame" is the
+longest the event loop was unavailable while the reply streamed (see
+:class:`benchmarks.appkit.LoopWatch`): no frame can be drawn then. Garbage-collection
+pauses in the same window are reported beside it, being one cause.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
@@ -26,8 +29,9 @@ from benchmarks.appkit import (
     turn_finished,
     wait_up,
 )
+from benchmarks.child import run_child
 from benchmarks.common import Figure, Row, Settings, Target
-from benchmarks.simproc import SimProcess
+from benchmarks.simproc import SimProcess, config_for
 from hybrid_tui.config import Config
 from hybrid_tui.events import Done, Error, Token
 from hybrid_tui.router.service import RouterService
@@ -42,10 +46,12 @@ def run(settings: Settings) -> Row:
     app_runs: list[dict[str, float]] = []
     bare_runs: list[dict[str, float]] = []
     with SimProcess(reply_tokens=tokens) as sim:
-        config = sim.config()
+        urls = {"lmstudio": sim.lmstudio, "ollama": sim.ollama}
         for i in range(settings.runs + 1):  # the first round is the warm-up
-            a = asyncio.run(app_once(config, row))
-            b = asyncio.run(bare_once(config))
+            a = run_child("benchmarks.tui:app_run", **urls)
+            b = run_child("benchmarks.tui:bare_run", **urls)
+            if a.get("note") and a["note"] not in row.notes:
+                row.notes.append(a["note"])
             if i:
                 app_runs.append(a)
                 bare_runs.append(b)
@@ -63,11 +69,22 @@ def run(settings: Settings) -> Row:
     row.add(Figure("full GC collections (app)", "", [r["gc_full"] for r in app_runs]))
     row.add(Figure("longest GC pause (bare)", "ms", [r["gc_ms"] for r in bare_runs]))
     row.notes.append("longest frame = longest event-loop gap while streaming (1 ms probe); "
-                     "frames = updates handed to the driver, rendered to terminal bytes")
+                     "frames = updates handed to the driver, rendered to terminal bytes; "
+                     "each run in a fresh process (benchmarks.child)")
     return row
 
 
-async def app_once(config: Config, row: Row | None = None) -> dict[str, float]:
+async def app_run(lmstudio: str, ollama: str) -> dict[str, Any]:
+    """:func:`app_once` against the simulators at these URLs (for ``benchmarks.child``)."""
+    return await app_once(config_for(lmstudio, ollama))
+
+
+async def bare_run(lmstudio: str, ollama: str) -> dict[str, Any]:
+    """:func:`bare_once` against the simulators at these URLs (for ``benchmarks.child``)."""
+    return await bare_once(config_for(lmstudio, ollama))
+
+
+async def app_once(config: Config) -> dict[str, Any]:
     """One reply in a fresh headless HybridApp: tok/s, frames, longest gap, paint lag."""
     app = MeteredHybridApp(config, store=None)
     watch = LoopWatch()
@@ -86,9 +103,10 @@ async def app_once(config: Config, row: Row | None = None) -> dict[str, float]:
         painted = await _first_frame_after(app, watch, end)
         done = reply.done
         tokens = done.tokens if done is not None else reply.chunks
-        if row is not None and reply.body.source != reply.text:
-            row.notes.append(f"app: Markdown holds {len(reply.body.source):,} of "
-                             f"{len(reply.text):,} characters at the end")
+        note = ""
+        if reply.body.source != reply.text:
+            note = (f"app: Markdown holds {len(reply.body.source):,} of "
+                    f"{len(reply.text):,} characters at the end")
         if reply.status != "done":
             raise RuntimeError(f"the reply ended {reply.status}")
         frames = len(app.frames.between(start, end))
@@ -99,6 +117,7 @@ async def app_once(config: Config, row: Row | None = None) -> dict[str, float]:
         "paint_ms": (painted - end) * 1000 if painted else float("nan"),
         "gc_ms": gcs.longest_ms,
         "gc_full": gcs.full_collections,
+        "note": note,
     }
 
 
@@ -110,7 +129,7 @@ async def _first_frame_after(app: MeteredHybridApp, watch: LoopWatch, t: float) 
     return app.frames.first_after(t)
 
 
-async def bare_once(config: Config) -> dict[str, float]:
+async def bare_once(config: Config) -> dict[str, Any]:
     """The reference: per-token ``MarkdownStream.write`` in a bare app, same router."""
     app = BareMarkdownApp()
     watch = LoopWatch()
