@@ -133,28 +133,10 @@ class Learner:
         self.load()
         return self.bandit.counts((task_type, complexity))
 
-    def record(
-        self,
-        *,
-        task_type: str,
-        complexity: str,
-        backend: str,
-        model: str,
-        confidence: float | None,
-        escalated: bool = False,
-        failed: bool = False,
-        ttft_ms: float | None = None,
-        tokens_per_s: float | None = None,
-        **more: Any,
-    ) -> bool:
-        """Record one reply's outcome; returns whether it counted as a success. ``more``:
-        the keyword arguments of :meth:`record_reply`."""
-        success, _ = self.record_reply(
-            task_type=task_type, complexity=complexity, backend=backend, model=model,
-            confidence=confidence, escalated=escalated, failed=failed, ttft_ms=ttft_ms,
-            tokens_per_s=tokens_per_s, **more,
-        )  # fmt: skip
-        return success
+    def record(self, **outcome: Any) -> bool:
+        """Record one reply's outcome (the keywords of :meth:`record_reply`); returns whether
+        it counted as a success."""
+        return self.record_reply(**outcome)[0]
 
     def record_reply(
         self,
