@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hybrid_tui.config import Config
 
 
 def dead_url() -> str:
@@ -11,3 +17,15 @@ def dead_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+async def collect(events: AsyncIterator[Any]) -> list[Any]:
+    """Every event of one ``RouterService.submit`` stream, in order."""
+    return [ev async for ev in events]
+
+
+def with_backend(config: Config, name: str, **changes: Any) -> Config:
+    """``config`` with backend ``name``'s fields replaced."""
+    backends = dict(config.backends)
+    backends[name] = replace(backends[name], **changes)
+    return replace(config, backends=backends)

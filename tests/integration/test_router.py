@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 
@@ -18,16 +16,13 @@ from hybrid_tui.router.messages import build_messages, hint, nobody_answered
 from hybrid_tui.router.service import RouterService
 from hybrid_tui.sim import Fault, SimServer
 from hybrid_tui.store import Store
+from tests.support import collect, dead_url, with_backend
 
 COMPLEX = "analyze this complex system architecture"
 APOLOGY = "I'm sorry, but as an AI I cannot help with that."
 GOOD_CODE = (
     "Here it is:\n\n```python\ndef parse(text: str) -> list[str]:\n    return text.split()\n```\n"
 )
-
-
-async def collect(events: AsyncIterator[Event]) -> list[Event]:
-    return [ev async for ev in events]
 
 
 def kinds(events: list[Event]) -> list[str]:
@@ -43,20 +38,6 @@ def text_of(events: list[Event], backend: str | None = None) -> str:
     return "".join(
         ev.text for ev in events if isinstance(ev, Token) and backend in (None, ev.backend)
     )
-
-
-def closed_port_url() -> str:
-    """A loopback URL nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def with_backend(config: Config, name: str, **changes) -> Config:
-    backends = dict(config.backends)
-    backends[name] = replace(backends[name], **changes)
-    return replace(config, backends=backends)
 
 
 @pytest.fixture
@@ -315,7 +296,7 @@ async def test_fallback_on_http_error_before_the_first_token(router, sims) -> No
 
 async def test_fallback_from_a_closed_port(make_config, sims) -> None:
     lm, _ = sims
-    config = make_config(lmstudio=lm.url, ollama=closed_port_url())
+    config = make_config(lmstudio=lm.url, ollama=dead_url())
     service = RouterService(config, poll=False)  # not probed: both unknown, ollama is chosen
     try:
         events = await collect(service.submit(COMPLEX))
@@ -337,7 +318,7 @@ async def test_a_down_backend_after_probing_is_not_chosen(config, sims) -> None:
 
 
 async def test_both_down_names_both_and_how_to_start_them(make_config) -> None:
-    config = make_config(lmstudio=closed_port_url(), ollama=closed_port_url())
+    config = make_config(lmstudio=dead_url(), ollama=dead_url())
     async with RouterService(config, poll=False) as service:
         events = await collect(service.submit(COMPLEX))
     assert kinds(events) == ["decision", "error"]

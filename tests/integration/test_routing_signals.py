@@ -8,29 +8,19 @@ import json
 import random
 import re
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import pytest
 
 from hybrid_tui.config import Config
 from hybrid_tui.errors import UsageError
-from hybrid_tui.events import Decision, Done, Escalation, Event, Token, event_to_dict
+from hybrid_tui.events import Decision, Done, Escalation, Token, event_to_dict
 from hybrid_tui.router.service import RouterService
 from hybrid_tui.sim import SimServer
 from hybrid_tui.store import Store
+from tests.support import collect
 
 COMPLEX = "analyze this complex system architecture"
 BROKEN_JSON = 'Here is the config:\n\n```json\n{"port": 8080,\n "host": "localhost"\n```\n'
-
-
-async def collect(events: AsyncIterator[Event]) -> list[Event]:
-    return [ev async for ev in events]
-
-
-def with_backend(config: Config, name: str, **changes) -> Config:
-    backends = dict(config.backends)
-    backends[name] = replace(backends[name], **changes)
-    return replace(config, backends=backends)
 
 
 @pytest.fixture
@@ -67,8 +57,12 @@ async def test_a_decision_carries_every_signal(router) -> None:
     for name in ("lmstudio", "ollama"):
         predicted = signals["predicted"][name]
         assert predicted["total_s"] == pytest.approx(
-            predicted["queue_s"] + predicted["load_s"] + predicted["ttft_s"]
-            + predicted["decode_s"], abs=0.005)
+            predicted["queue_s"]
+            + predicted["load_s"]
+            + predicted["ttft_s"]
+            + predicted["decode_s"],
+            abs=0.005,
+        )
         assert signals["bandit"][name]["samples"] == 0
     assert signals["bandit"]["ollama"]["mean"] > signals["bandit"]["lmstudio"]["mean"]
     assert signals["forced"] is False and signals["rule"] == "task-types"
@@ -115,8 +109,11 @@ async def test_cold_load_time_and_speed_are_learned_from_ollama(config, sims) ->
         done = events[-1]
         assert isinstance(done, Done)
         assert service.speeds.load_s("ollama") == pytest.approx(0.3, abs=0.15)
-        assert service.health.state("ollama").predicted_tps == service.speeds.tokens_per_s(
-            "ollama") > 0
+        assert (
+            service.health.state("ollama").predicted_tps
+            == service.speeds.tokens_per_s("ollama")
+            > 0
+        )
         row = Store().outcome(done.reply_id)
         assert row["cold"] == 1 and row["load_ms"] >= 250 and row["tokens"] == done.tokens
         warm = service.speeds.predict("ollama", "strong", "analysis")
@@ -155,15 +152,15 @@ async def test_a_slow_strong_queue_sends_a_medium_prompt_to_the_fast_tier(config
     medium = "debug this crash in the parser? and the lexer?"
     async with RouterService(config, poll=False, rng=random.Random(2)) as service:
         cls, choice = service.route(medium)
-        assert (cls.task_type, cls.complexity, choice.backend) == ("debugging", "medium",
-                                                                    "ollama")
+        assert (cls.task_type, cls.complexity, choice.backend) == ("debugging", "medium", "ollama")
         for backend in ("lmstudio", "ollama"):  # one timed reply each: ~0.1 s and ~0.2 s
             await collect(service.submit(medium, force=backend))
         _, idle = service.route(medium)
         ol.knobs.tokens_per_s = 20  # then Ollama gets busy with long replies
         ol.knobs.reply_tokens = 100
-        busy = [asyncio.create_task(collect(service.submit(COMPLEX, force="ollama")))
-                for _ in range(3)]
+        busy = [
+            asyncio.create_task(collect(service.submit(COMPLEX, force="ollama"))) for _ in range(3)
+        ]
         for _ in range(400):
             if service.health.state("ollama").queue == 3:
                 break

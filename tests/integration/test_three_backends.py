@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from hybrid_tui.config import load_config
-from hybrid_tui.events import Done, Escalation, Event
+from hybrid_tui.events import Done, Escalation
 from hybrid_tui.router.service import RouterService
 from hybrid_tui.sim import SimKnobs, SimServer, SimThread
+from tests.support import collect
 
 COMPLEX = "analyze this complex system architecture"
 TIMEOUT = 60
@@ -37,10 +38,6 @@ def write_config(tmp_path: Path, lmstudio: str, ollama: str, ollama2: str) -> Pa
         encoding="utf-8",
     )
     return path
-
-
-async def collect(events: AsyncIterator[Event]) -> list[Event]:
-    return [ev async for ev in events]
 
 
 @pytest.fixture
@@ -127,8 +124,11 @@ def threaded_three(tmp_path):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "hybrid_tui", *args], capture_output=True, text=True,
-        timeout=TIMEOUT, env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        [sys.executable, "-m", "hybrid_tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
     )
 
 
