@@ -22,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from benchmarks.common import ROOT
-from benchmarks.simproc import child_env
+from benchmarks.simproc import child_env, end_process
 
 Recording = dict[str, bytes]  # "METHOD /path" -> the whole HTTP response
 
@@ -86,14 +86,7 @@ class ReplayProcess:
     def __exit__(self, *exc: object) -> None:
         proc, self.proc = self.proc, None
         if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
-            if proc.stdout is not None:
-                proc.stdout.close()
+            end_process(proc)
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None

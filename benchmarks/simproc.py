@@ -18,6 +18,17 @@ from benchmarks.common import ROOT
 from hybrid_tui.config import Config, HealthConfig, RoutingConfig, default_backends
 
 
+def end_process(proc: subprocess.Popen) -> None:
+    """Stop a helper process: SIGTERM, SIGKILL after 5 s, and close its stdout pipe."""
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
 class SimProcess:
     """Both simulators in a subprocess on ephemeral loopback ports (``python -m
     hybrid_tui.sim``, or :mod:`benchmarks.simserve` when a knob needs it).
@@ -77,14 +88,7 @@ class SimProcess:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        end_process(proc)
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
