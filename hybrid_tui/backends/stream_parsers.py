@@ -36,6 +36,9 @@ def _num(value: Any) -> float | None:
 class StreamParser:
     """What both wire formats share: text routing, end state and server figures."""
 
+    #: the framing layer (NDJSON lines or SSE events), set by each subclass
+    _decoder: NDJSONDecoder | SSEDecoder
+
     def __init__(self) -> None:
         self.done = False
         self.error: str | None = None
@@ -56,6 +59,25 @@ class StreamParser:
     @property
     def malformed(self) -> int:
         return 0
+
+    def feed(self, data: bytes) -> list[TextDelta]:
+        """Parse the next bytes read from the wire; nothing once finished."""
+        if self.finished:
+            return []
+        return self._take(self._decoder.feed(data))
+
+    def close(self) -> list[TextDelta]:
+        """The connection ended: parse what was buffered and flush held-back text."""
+        if self.finished:
+            return []
+        out = self._take(self._decoder.close())
+        if not self.error:
+            self._flush(out)
+        return out
+
+    def _take(self, items: list[Any]) -> list[TextDelta]:
+        """Turn the framing decoder's items (JSON objects or SSE events) into text."""
+        raise NotImplementedError
 
     def feed_object(self, obj: dict[str, Any]) -> list[TextDelta]:
         """Take a whole non-streamed reply body (a server that ignored ``stream: true``)."""
@@ -87,26 +109,13 @@ class OllamaStreamParser(StreamParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self._lines = NDJSONDecoder()
+        self._decoder = NDJSONDecoder()
 
     @property
     def malformed(self) -> int:
-        return self._lines.malformed
+        return self._decoder.malformed
 
-    def feed(self, data: bytes) -> list[TextDelta]:
-        if self.finished:
-            return []
-        return self._objects(self._lines.feed(data))
-
-    def close(self) -> list[TextDelta]:
-        if self.finished:
-            return []
-        out = self._objects(self._lines.close())
-        if not self.error:
-            self._flush(out)
-        return out
-
-    def _objects(self, objs: list[dict[str, Any]]) -> list[TextDelta]:
+    def _take(self, objs: list[dict[str, Any]]) -> list[TextDelta]:
         out: list[TextDelta] = []
         for obj in objs:
             self._object(obj, out)
@@ -156,7 +165,7 @@ class OpenAIStreamParser(StreamParser):
 
     def __init__(self) -> None:
         super().__init__()
-        self._events = SSEDecoder()
+        self._decoder = SSEDecoder()
         self._malformed = 0
         self.last_malformed = ""
 
@@ -164,20 +173,7 @@ class OpenAIStreamParser(StreamParser):
     def malformed(self) -> int:
         return self._malformed
 
-    def feed(self, data: bytes) -> list[TextDelta]:
-        if self.finished:
-            return []
-        return self._handle(self._events.feed(data))
-
-    def close(self) -> list[TextDelta]:
-        if self.finished:
-            return []
-        out = self._handle(self._events.close())
-        if not self.error:
-            self._flush(out)
-        return out
-
-    def _handle(self, events: list[SSEEvent]) -> list[TextDelta]:
+    def _take(self, events: list[SSEEvent]) -> list[TextDelta]:
         out: list[TextDelta] = []
         for ev in events:
             self._event(ev, out)
