@@ -92,9 +92,14 @@ def _css_paths(app_class: type[App[Any]]) -> Any:
 
 
 class MeteredHybridApp(Metered, HybridApp):
-    """The real app, metered."""
+    """The real app, metered; like ``hybrid-tui`` it freezes its start-up objects out of
+    later garbage collections (each benchmark app runs in a process of its own)."""
 
     CSS_PATH = _css_paths(HybridApp)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("freeze_startup", True)
+        super().__init__(*args, **kwargs)
 
 
 class BareMarkdownApp(Metered, App[None]):

@@ -86,7 +86,7 @@ async def session(
     from benchmarks.simproc import config_for
     from hybrid_tui.ui.app import HybridApp
 
-    app = HybridApp(config_for(lmstudio, ollama), store=None)
+    app = HybridApp(config_for(lmstudio, ollama), store=None, freeze_startup=True)
     watch = LoopWatch()
     rates: list[float] = []
     stopped = ""

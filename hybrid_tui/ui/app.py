@@ -23,9 +23,10 @@ from textual.worker import Worker, WorkerState
 
 from hybrid_tui import locations
 from hybrid_tui.config import Config
-from hybrid_tui.ui import prefs
+from hybrid_tui.ui import gcpause, prefs
 from hybrid_tui.ui.actions import SessionActions
 from hybrid_tui.ui.commands import HybridCommands
+from hybrid_tui.ui.gcpause import GCPause
 from hybrid_tui.ui.guard import guarded, log_to_file, report
 from hybrid_tui.ui.persist import FLUSH_EVERY, TranscriptWriter
 from hybrid_tui.ui.runner import TurnRunner, restore_turn, turn_record
@@ -97,7 +98,11 @@ class HybridApp(SessionActions, App[int]):
         resume: bool = False,
         clock: Callable[[], float] = time.time,
         figures: Figures = same_figures,
+        freeze_startup: bool = False,
     ) -> None:
+        """``freeze_startup``: once the first screen is up, exempt everything alive from
+        later garbage collections (:func:`gcpause.freeze_startup`); for the process that
+        runs the app for a user, not for tests that run many apps in one process."""
         super().__init__()
         self.config = config
         self.service = service
@@ -110,6 +115,8 @@ class HybridApp(SessionActions, App[int]):
         self.clock = clock
         self.figures = figures
         self.runner = TurnRunner(self)
+        self.gc_pause = GCPause(lambda delay, callback: self.set_timer(delay, callback))
+        self._freeze_startup = freeze_startup
         self.writer = TranscriptWriter(None, None)
         self._resume_records: list[dict[str, Any]] = []
         self._turns = 0
@@ -188,6 +195,8 @@ class HybridApp(SessionActions, App[int]):
         if self.resume:
             await self._restore()
         self.prompt_input.focus()
+        if self._freeze_startup:
+            self.call_after_refresh(gcpause.freeze_startup)
 
     def _make_service(self) -> Any | None:
         try:
@@ -460,7 +469,7 @@ def run_app(config: Config, *, demo: bool = False, resume: bool = False) -> int:
         sims, config = start_demo(config)
     log_to_file()
     try:
-        app = HybridApp(config, demo=demo, resume=resume)
+        app = HybridApp(config, demo=demo, resume=resume, freeze_startup=True)
         result = app.run()
         return result if isinstance(result, int) else (app.return_code or 0)
     finally:

@@ -124,6 +124,7 @@ class TurnRunner:
 
     async def _run(self, turn: TurnView) -> None:
         app = self.app
+        app.gc_pause.hold()  # no full collection pauses the stream (gcpause.py)
         try:
             turn.routing()
             if app.service is None:
@@ -147,6 +148,7 @@ class TurnRunner:
             log.exception("prompt %s failed", turn.number)
             await self.fail(turn, f"unexpected {type(exc).__name__}: {exc}", kind="bug")
         finally:
+            app.gc_pause.release()
             app.persist(turn)
             self.running = None
             self.worker = None

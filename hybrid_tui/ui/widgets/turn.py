@@ -1,29 +1,28 @@
 """One conversation turn: the prompt, its routing badge, the reply (or two), and stats.
 
 Streaming path: ``ReplyView.append`` only buffers text; at most once per frame the buffer is
-sanitised and written to a ``MarkdownStream`` (which itself coalesces when the widget lags);
-``finish``/``end`` stop the stream and do one full ``Markdown.update``. Nothing here runs per
-token except a list append.
+sanitised and handed to the reply's :class:`ReplyBody`, which renders finished Markdown blocks
+once and re-renders only the growing tail (the very first text is shown at once, not a frame
+later). Nothing here runs per token except a list append.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 
-from markdown_it import MarkdownIt
 from textual.app import ComposeResult
 from textual.color import Color
 from textual.containers import Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets import Static
 
 from hybrid_tui.events import Decision, Done, Failover, Fallback
 from hybrid_tui.ui.export import in_open_fence
+from hybrid_tui.ui.markdown_blocks import markdown_parser
 from hybrid_tui.ui.safe import sanitize
+from hybrid_tui.ui.widgets.reply_body import ReplyBody
 from hybrid_tui.ui.widgets.turn_text import (
     Figures,
     badge_content,
@@ -46,16 +45,6 @@ __all__ = [
 ]
 
 FRAME = 1 / 60
-#: Replies up to this many characters get one full ``Markdown.update`` at the end. Above it
-#: the streamed blocks are kept: the stream's last append has already re-parsed the final
-#: block with everything after it, and rebuilding a long document costs seconds (measured:
-#: 3.1 s for a 59,000-character reply on the CI box) during which the UI would stall.
-FULL_UPDATE_MAX = 20_000
-#: each this many characters (or Markdown blocks) already shown adds a frame to the flush
-#: interval, up to SLOWEST_FLUSH seconds
-FLUSH_STRETCH_CHARS = 4_000
-FLUSH_STRETCH_BLOCKS = 15
-SLOWEST_FLUSH = 0.4
 #: turn status -> (theme variable, alpha) of its left rail
 RAIL_COLOUR = {
     "queued": ("foreground", 0.3),
@@ -72,28 +61,6 @@ WAIT_HINT = {
 }
 
 
-def markdown_parser() -> MarkdownIt:
-    """GFM without raw HTML: model-written HTML is shown as text, never dropped or rendered."""
-    return MarkdownIt("gfm-like", {"html": False})
-
-
-
-async def stop_stream(stream: MarkdownStream) -> None:
-    """Stop a MarkdownStream without mistaking its cancellation for ours.
-
-    ``MarkdownStream.stop()`` cancels its writer task and awaits it; when that task had not
-    started yet (a reply that ends in the same tick as its first flush), the await re-raises
-    the task's own CancelledError in *our* coroutine, which would end the prompt as if the
-    user had pressed Esc. Only a cancellation aimed at the current task may propagate; the
-    full ``update`` that follows renders whatever the stream had not written.
-    """
-    try:
-        await stream.stop()
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
-
 class ReplyView(Vertical):
     """One model reply, streamed as Markdown, with who answered above and stats below."""
 
@@ -106,14 +73,14 @@ class ReplyView(Vertical):
         self.model = model
         self._note = note
         self._raw: list[str] = []
-        self._shown: list[str] = []
         self._shown_chars = 0
         self._pending: list[str] = []
         self._held_cr = ""
         self._flush_timer: Timer | None = None
-        self._stream: MarkdownStream | None = None
+        #: a flush is due: on the timer, or (for the first text) as the next callback
+        self._flush_due = False
         self._sealed = False
-        #: Token events received, and Markdown writes made (a handful per second at most)
+        #: Token events received, and updates of the body made (at most one per frame)
         self.chunks = 0
         self.flushes = 0
         self.status = "waiting"
@@ -132,7 +99,7 @@ class ReplyView(Vertical):
     def compose(self) -> ComposeResult:
         if self._note is not None:
             yield Static(self._note, classes="reply-note", markup=False)
-        yield Markdown(parser_factory=markdown_parser, classes="reply-body")
+        yield ReplyBody(classes="reply-body")
         yield Static(
             Content.styled("waiting for the first token…", "$text-muted"),
             classes="reply-stats",
@@ -156,11 +123,11 @@ class ReplyView(Vertical):
     @property
     def settled(self) -> bool:
         """Everything received so far has been handed to the Markdown widget."""
-        return not self._pending and self._flush_timer is None
+        return not self._pending and not self._flush_due
 
     @property
-    def body(self) -> Markdown:
-        return self.query_one(".reply-body", Markdown)
+    def body(self) -> ReplyBody:
+        return self.query_one(".reply-body", ReplyBody)
 
     def _set_stats(self, content: Content, *, layout: bool = True) -> None:
         self.query_one(".reply-stats", Static).update(content, layout=layout)
@@ -172,17 +139,18 @@ class ReplyView(Vertical):
         self._raw.append(text)
         self._pending.append(text)
         self.chunks += 1
-        if self._flush_timer is None:
-            self._flush_timer = self.set_timer(self._interval(), self._flush, name="reply-flush")
+        self._schedule()
 
-    def _interval(self) -> float:
-        """Seconds until the next flush: a frame, stretched as the reply grows, because each
-        flush re-parses its last block and re-lays out all of them (measured: ~80 ms with 400
-        blocks); a long reply still updates a few times a second and the stream keeps up."""
-        frames = 1 + self._shown_chars // FLUSH_STRETCH_CHARS
-        if self._stream is not None:
-            frames += len(self.body.children) // FLUSH_STRETCH_BLOCKS
-        return min(SLOWEST_FLUSH, FRAME * frames)
+    def _schedule(self) -> None:
+        """One flush per frame; the first text of a reply goes out at once (the user is
+        waiting for it), later text joins whatever else arrives within the frame."""
+        if self._flush_due or self._sealed:
+            return
+        self._flush_due = True
+        if self._shown_chars:
+            self._flush_timer = self.set_timer(FRAME, self._flush, name="reply-flush")
+        else:
+            self.call_next(self._flush)
 
     def mark(self, marker: str) -> None:
         """A display-only line in the reply where another backend took over (never part of
@@ -202,8 +170,7 @@ class ReplyView(Vertical):
         else:
             line = f"\\\n{shown}\\\n"
         self._pending.append(line)
-        if self._flush_timer is None and not self._sealed:
-            self._flush_timer = self.set_timer(self._interval(), self._flush, name="reply-flush")
+        self._schedule()
 
     def _take_pending(self) -> str:
         """Sanitised pending text; a trailing CR is held back in case its LF comes next."""
@@ -213,43 +180,34 @@ class ReplyView(Vertical):
         if chunk.endswith("\r") and not self._sealed:
             chunk, self._held_cr = chunk[:-1], "\r"
         chunk = sanitize(chunk)
-        self._shown.append(chunk)
         self._shown_chars += len(chunk)
         return chunk
 
-    async def _flush(self) -> None:
+    def _flush(self) -> None:
         self._flush_timer = None
+        self._flush_due = False
         if self._sealed or not self._pending:
             return
         chunk = self._take_pending()
         if self.status == "waiting":
             self.status = "streaming"
         self.stop_waiting()
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self.body)
         # one short line replacing one short line: no relayout needed
         self._set_stats(Content.styled(f"streaming · {self.chunks} tokens", "$text-accent"),
                         layout=False)
         self.flushes += 1
-        await self._stream.write(chunk)
+        self.body.append(chunk)
 
     async def _close(self) -> None:
-        """Stop streaming and render the whole reply once, from the full text."""
+        """Stop streaming: whatever is still buffered goes to the body."""
         self.stop_waiting()
         if self._flush_timer is not None:
             self._flush_timer.stop()
             self._flush_timer = None
+        self._flush_due = False
         self._sealed = True
         if self._pending or self._held_cr:
-            chunk = self._take_pending()
-            if self._stream is not None:
-                await self._stream.write(chunk)
-        if self._stream is not None:
-            stream, self._stream = self._stream, None
-            await stop_stream(stream)
-        document = "".join(self._shown)
-        if self.body.source != document or len(document) <= FULL_UPDATE_MAX:
-            await self.body.update(document)
+            self.body.append(self._take_pending())
 
     async def finish(self, done: Done, figures: Figures = same_figures) -> None:
         """The reply is complete: final render and the stats line."""

@@ -1,0 +1,318 @@
+"""A reply's Markdown as one line-based widget: finished blocks rendered once, the tail per update.
+
+Why not Textual's ``Markdown`` widget: it mounts a widget per block (per list item, per
+table cell), and every update of a streaming reply re-arranges all of them; a
+20,000-token reply is ~1,200 widgets and an update then holds the event loop for half a
+second (issue 5's profile). Here a reply is one widget whatever its length. Its lines are
+Rich renderings of each block (:mod:`hybrid_tui.ui.markdown_blocks` says which blocks are
+final), kept per width as ``Strip``s: a finished block is rendered once, and an update
+re-renders only the tail and repaints only the lines that changed. Text is never markup:
+Rich renders the parsed tokens of already-sanitised text, raw HTML is shown as text and
+links as ``text (url)``, never as terminal hyperlinks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from markdown_it.token import Token
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.markdown import CodeBlock, Heading
+from rich.markdown import Markdown as RichMarkdown
+from rich.segment import Segment
+from rich.style import Style
+from rich.syntax import Syntax
+from rich.theme import Theme
+from textual.color import Color
+from textual.geometry import Region, Size
+from textual.selection import Selection
+from textual.strip import Strip
+from textual.widget import Widget
+
+from hybrid_tui.ui.markdown_blocks import Block, BlockSplitter, markdown_parser
+
+#: one parser for every reply (parsing keeps no state between calls)
+PARSER = markdown_parser()
+#: Pygments styles for code, by whether the theme is dark (the background is the theme's)
+CODE_THEMES = {True: "monokai", False: "friendly"}
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What the current app theme means for Markdown: Rich styles, code colours."""
+
+    key: str
+    theme: Theme
+    code_theme: str
+    code_background: str
+
+    @classmethod
+    def of(cls, variables: dict[str, str], dark: bool, name: str) -> Look:
+        def parse(key: str, fallback: str) -> Color:
+            try:
+                return Color.parse(variables.get(key) or fallback)
+            except Exception:  # a theme without this variable: Textual's own default
+                return Color.parse(fallback)
+
+        base = parse("background", "#000000" if dark else "#ffffff")
+
+        def colour(key: str, fallback: str) -> str:
+            """The variable as an opaque colour (translucent ones over the background)."""
+            return (base + parse(key, fallback)).hex6
+
+        primary = colour("primary", "#0178D4")
+        secondary = colour("secondary", primary)
+        accent = colour("accent", "#ffa62b")
+        warning = colour("warning", "#ffa62b")
+        muted = colour("foreground-muted", "#808080") if "foreground-muted" in variables \
+            else colour("text-muted", "#808080")
+        code_bg = colour("surface-darken-1", base.hex6)
+        inline_bg = Color.parse(warning).blend(base, 0.82).hex6
+        styles = {
+            "markdown.paragraph": "none",
+            "markdown.text": "none",
+            "markdown.em": "italic",
+            "markdown.strong": "bold",
+            "markdown.s": "strike",
+            "markdown.code": f"{warning} on {inline_bg}",
+            "markdown.code_block": "none",
+            "markdown.block_quote": f"italic {muted}",
+            "markdown.hr": muted,
+            "markdown.item": "none",
+            "markdown.item.bullet": f"bold {accent}",
+            "markdown.item.number": f"bold {accent}",
+            "markdown.link": f"underline {accent}",
+            "markdown.link_url": muted,
+            "markdown.h1": f"bold underline {primary}",
+            "markdown.h1.border": primary,
+            "markdown.h2": f"bold {primary}",
+            "markdown.h3": f"bold {secondary}",
+            "markdown.h4": f"bold italic {secondary}",
+            "markdown.h5": "bold",
+            "markdown.h6": "italic",
+            "markdown.table.border": muted,
+            "markdown.table.header": f"bold {primary}",
+            "markdown.kbd": "bold",
+        }
+        return cls(name, Theme(styles, inherit=True), CODE_THEMES[dark], code_bg)
+
+
+def code_lines(code: str, lang: str, look: Look, width: int, console: Console, *,
+               top: bool = True, bottom: bool = True) -> list[Strip]:
+    """``code`` highlighted on the code background, a padding row above (``top``) and
+    below (``bottom``): pieces of one fence put together look like the whole fence."""
+    background = Style(bgcolor=look.code_background)
+    syntax = Syntax(code.rstrip("\n"), lang or "text", theme=look.code_theme, word_wrap=True,
+                    padding=(0, 1), background_color=look.code_background)
+    options = console.options.update_width(width)
+    lines = [Strip(line, width) for line in console.render_lines(syntax, options, pad=True)]
+    blank = Strip([Segment(" " * width, background)], width)
+    return [*([blank] if top else []), *lines, *([blank] if bottom else [])]
+
+
+class _Heading(Heading):
+    """Headings flush left (Rich centres ``#``), like the rest of the reply."""
+
+    LEVEL_ALIGN: ClassVar = dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), "left")
+
+
+class _Code(CodeBlock):
+    """A fence inside a list or quote: the same look as a top-level one."""
+
+    look: Look
+
+    @classmethod
+    def create(cls, markdown: RichMarkdown, token: Token) -> _Code:
+        block = cls(token.info.strip().partition(" ")[0] or "text", markdown.code_theme)
+        block.look = markdown.look  # type: ignore[attr-defined]
+        return block
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for strip in code_lines(str(self.text), self.lexer_name, self.look,
+                                options.max_width, console):
+            yield from strip
+            yield Segment.line()
+
+
+class _BlockMarkdown(RichMarkdown):
+    """Rich's Markdown renderer over tokens we already parsed (with our parser: GFM, raw
+    HTML as text), with our headings and code blocks, links shown as text."""
+
+    elements: ClassVar = {**RichMarkdown.elements, "heading_open": _Heading, "fence": _Code,
+                          "code_block": _Code}
+
+    def __init__(self, tokens: list[Token], look: Look) -> None:
+        super().__init__("", code_theme=look.code_theme, hyperlinks=False)
+        self.parsed = tokens
+        self.look = look
+
+
+def render_block(block: Block, look: Look, width: int, console: Console) -> list[Strip]:
+    """One block as lines of ``width`` cells at most."""
+    if block.tokens is None:
+        return code_lines(block.code, block.lang, look, width, console, top=block.top,
+                          bottom=block.bottom)
+    options = console.options.update(width=width, highlight=False, markup=False)
+    with console.use_theme(look.theme):
+        lines = console.render_lines(_BlockMarkdown(block.tokens, look), options, pad=False)
+    # Rich separates elements with an empty line, before some and after others: we do that
+    start, end = 0, len(lines)
+    while start < end and not Segment.get_line_length(lines[start]):
+        start += 1
+    while end > start and not Segment.get_line_length(lines[end - 1]):
+        end -= 1
+    return [Strip(line) for line in lines[start:end]]
+
+
+class ReplyBody(Widget):
+    """A reply's text as Markdown, fed as it streams (:meth:`append`), one widget in all."""
+
+    ALLOW_SELECT = True
+    DEFAULT_CSS = """
+    ReplyBody {
+        width: 1fr;
+        height: auto;
+    }
+    """
+
+    def __init__(self, *, classes: str | None = None) -> None:
+        super().__init__(classes=classes)
+        self._splitter = BlockSplitter(PARSER)
+        self._source: list[str] = []
+        self._finished: list[Block] = []
+        self._tail: list[Block] = []
+        #: rendered lines of ``_finished[:_done_blocks]`` at ``_width`` under ``_look``
+        self._lines: list[Strip] = []
+        self._done_blocks = 0
+        self._tail_lines: list[Strip] = []
+        self._tail_stale = True
+        self._width = 0
+        self._look: Look | None = None
+
+    @property
+    def source(self) -> str:
+        """Everything shown, as Markdown source."""
+        return "".join(self._source)
+
+    @property
+    def line_count(self) -> int:
+        return len(self._lines) + len(self._tail_lines)
+
+    def append(self, text: str) -> None:
+        """Add streamed text: finished blocks are rendered once, the tail again; only the
+        lines from the first changed one are repainted (a new layout only if the height
+        changed)."""
+        if not text:
+            return
+        self._source.append(text)
+        finished, self._tail = self._splitter.feed(text)
+        self._finished += finished
+        self._tail_stale = True
+        if not self._width or self._look is None:
+            self.refresh(layout=True)
+            return
+        before = self.line_count
+        first_changed = len(self._lines)
+        self._render(self._width)
+        if self.line_count != before:
+            self.refresh(layout=True)
+        else:
+            self.refresh(Region(0, first_changed, self._width, before - first_changed))
+
+    def update(self, text: str) -> None:
+        """Show ``text`` instead of whatever was there."""
+        self._splitter = BlockSplitter(PARSER)
+        self._source.clear()
+        self._finished.clear()
+        self._tail.clear()
+        self.restyle()
+        self.append(text)
+
+    def restyle(self) -> None:
+        """The theme changed (or the text was replaced): render everything again."""
+        self._lines.clear()
+        self._done_blocks = 0
+        self._tail_lines.clear()
+        self._tail_stale = True
+        self._look = None
+        self.refresh(layout=True)
+
+    def _current_look(self) -> Look:
+        app = self.app
+        name = app.theme
+        if self._look is None or self._look.key != name:
+            theme = app.current_theme
+            self._look = _looks(app.theme_variables, theme.dark, name)
+        return self._look
+
+    def _render(self, width: int) -> None:
+        """Bring the rendered lines up to date for ``width``."""
+        look = self._current_look()
+        if width != self._width:
+            self._width = width
+            self._lines.clear()
+            self._done_blocks = 0
+            self._tail_stale = True
+        console = self.app.console
+        for block in self._finished[self._done_blocks :]:
+            self._add(self._lines, block, look, width, console, first=not self._lines)
+        self._done_blocks = len(self._finished)
+        if self._tail_stale:
+            self._tail_lines = []
+            for block in self._tail:
+                self._add(self._tail_lines, block, look, width, console,
+                          first=not self._lines and not self._tail_lines)
+            self._tail_stale = False
+
+    @staticmethod
+    def _add(lines: list[Strip], block: Block, look: Look, width: int, console: Console, *,
+             first: bool) -> None:
+        if not first and not block.joined:
+            lines.append(Strip([]))
+        lines += render_block(block, look, width, console)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if width <= 0:
+            return 0
+        self._render(width)
+        return self.line_count
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        style = self.rich_style
+        if width != self._width or self._look is None:
+            self._render(width)
+        done = len(self._lines)
+        try:
+            strip = self._lines[y] if y < done else self._tail_lines[y - done]
+        except IndexError:
+            return Strip.blank(width, style)
+        selection = self.text_selection
+        if selection is not None and (span := selection.get_span(y)) is not None:
+            start, end = span
+            end = strip.cell_length if end == -1 else end
+            highlight = self.screen.get_component_rich_style("screen--selection")
+            strip = Strip.join([strip.crop(0, start),
+                                strip.crop(start, end).apply_style(highlight),
+                                strip.crop(end)])
+        return strip.apply_style(style).crop_extend(0, width, style).apply_offsets(0, y)
+
+    def get_selection(self, selection: Selection) -> tuple[str, str] | None:
+        text = "\n".join(strip.text.rstrip() for strip in [*self._lines, *self._tail_lines])
+        return selection.extract(text), "\n"
+
+    def selection_updated(self, selection: Selection | None) -> None:
+        self.refresh()
+
+
+_LOOKS: dict[tuple[str, int], Look] = {}
+
+
+def _looks(variables: dict[str, str], dark: bool, name: str) -> Look:
+    """One :class:`Look` per theme (and variant of it), shared by every reply."""
+    key = (name, hash(tuple(sorted(variables.items()))))
+    look = _LOOKS.get(key)
+    if look is None:
+        look = _LOOKS[key] = Look.of(variables, dark, name)
+    return look
