@@ -16,16 +16,14 @@ from textual.content import Content
 from hybrid_tui import locations
 from hybrid_tui.errors import HybridError
 from hybrid_tui.ui.export import (
-    ReplyRecord,
-    TurnRecord,
     last_code_block,
     transcript_markdown,
     write_export,
 )
 from hybrid_tui.ui.guard import guarded
+from hybrid_tui.ui.past import export_record
 from hybrid_tui.ui.persist import TranscriptWriter
 from hybrid_tui.ui.safe import sanitize
-from hybrid_tui.ui.widgets.turn_text import stats_content
 
 if TYPE_CHECKING:
     from hybrid_tui.ui.app import HybridApp
@@ -55,19 +53,9 @@ class SessionActions(_Base):
 
     @guarded
     def action_export_transcript(self) -> None:
-        records = [
-            TurnRecord(
-                number=t.number, stamp=t.stamp, prompt=t.prompt, status=t.status,
-                badge=t.decision.reason if t.decision else "", error=t.error or "",
-                replies=[
-                    ReplyRecord(r.backend, r.model, r.marked_text, r.status,
-                                stats=stats_content(r.done, rating=r.rating).plain
-                                if r.done else "")
-                    for r in t.replies
-                ],
-            )
-            for t in self.conversation.turns
-        ]
+        conversation = self.conversation
+        records = [*(past.export for past in conversation.past),
+                   *(export_record(turn) for turn in conversation.turns)]
         text = transcript_markdown(records, title="hybrid-tui transcript", now=self.clock())
         try:
             path = write_export(self._exports_dir(), "transcript", ".md", text, self.clock())
@@ -102,6 +90,12 @@ class SessionActions(_Base):
         self.copy_to_clipboard(sanitize(code))
         self.notify(f"Copied the last code block ({len(code.splitlines())} lines).",
                     markup=False)
+
+    @guarded
+    async def action_show_earlier(self) -> None:
+        shown = await self.conversation.show_earlier()
+        if not shown:
+            self.notify("Every turn of this session is on screen.", markup=False)
 
     @guarded
     async def action_clear_conversation(self) -> None:

@@ -149,7 +149,10 @@ class HybridApp(SessionActions, App[int]):
         backends = self.backends
         interval = self.config.health.interval
         self.banner = DownBanner(backends, interval, id="banner")
-        self.conversation = Conversation(id="conversation")
+        self.conversation = Conversation(
+            id="conversation",
+            restore=lambda view, record: restore_turn(view, record, self.figures),
+        )
         self.prompt_input = PromptInput(id="prompt")
         self.force_toggle = ForceToggle([b.name for b in backends], id="force")
         self.hint = Static(IDLE_HINT, id="hint")

@@ -27,6 +27,8 @@ def app_commands(app: HybridApp) -> list[Command]:
         ("Refresh health", "Check every backend now (ctrl+r)", app.action_refresh_health),
         ("Clear conversation", "Start over: empty the screen and the chat history",
          app.action_clear_conversation),
+        ("Show earlier turns", "Put back on screen the turns a long session took off it",
+         app.action_show_earlier),
         ("Export transcript (Markdown)", "Write the conversation to a .md file",
          app.action_export_transcript),
         ("Export routing log (JSON Lines)", "Write the routing log to a .jsonl file (ctrl+e)",

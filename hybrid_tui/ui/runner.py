@@ -114,6 +114,10 @@ class TurnRunner:
     def history_before(self, turn: TurnView) -> list[dict[str, str]]:
         """Chat history: prompt and final answer of every finished turn before ``turn``."""
         messages: list[dict[str, str]] = []
+        for past in self.app.conversation.past:  # turns no longer on screen come first
+            if past.status == "done" and past.answer:
+                messages.append({"role": "user", "content": past.prompt})
+                messages.append({"role": "assistant", "content": past.answer})
         for earlier in self.app.conversation.turns:
             if earlier is turn:
                 break

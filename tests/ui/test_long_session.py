@@ -1,0 +1,74 @@
+"""Pilot tests: a long session keeps only the newest turns mounted; the rest stay in the
+chat history and the export, and come back on screen on request."""
+
+from __future__ import annotations
+
+import json
+
+from hybrid_tui.ui.widgets import conversation as conversation_module
+from hybrid_tui.ui.widgets.conversation import EarlierTurns
+from tests.ui.helpers import SIZE, wait_for
+
+
+async def _ask(app, pilot, text: str):
+    turn = await app.send(text, force="lmstudio")
+    await wait_for(pilot, lambda: turn.status == "done" and app.idle, what=text)
+    return turn
+
+
+async def test_old_turns_leave_the_screen_but_not_the_session(make_app, lmstudio_sim,
+                                                              monkeypatch):
+    monkeypatch.setattr(conversation_module, "MOUNTED_TURNS", 3)
+    monkeypatch.setattr(conversation_module, "SHOW_MORE", 2)
+    lmstudio_sim.knobs.reply_tokens = 30
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        answers = [(await _ask(app, pilot, f"format this code: take {i}")).answer
+                   for i in range(6)]
+        conversation = app.conversation
+        assert [t.prompt for t in conversation.turns] == [
+            f"format this code: take {i}" for i in (3, 4, 5)]
+        assert [p.prompt for p in conversation.past] == [
+            f"format this code: take {i}" for i in (0, 1, 2)]
+        assert [p.answer for p in conversation.past] == answers[:3]
+        line = conversation.query_one(EarlierTurns)
+        assert "3 earlier turns not shown" in str(line.render())
+
+        # the next prompt still sends every earlier turn as history, oldest first
+        history = app.runner.history_before(conversation.turns[-1])
+        prompts = [m["content"] for m in history if m["role"] == "user"]
+        assert prompts == [f"format this code: take {i}" for i in range(5)]
+
+        # scrolled to the top, a click brings back the newest two of them, in order
+        conversation.scroll_home(animate=False)
+        await pilot.pause()
+        await pilot.click(EarlierTurns)
+        await wait_for(pilot, lambda: len(conversation.turns) == 5, what="shown again")
+        shown = conversation.turns[:2]
+        assert [t.prompt for t in shown] == [f"format this code: take {i}" for i in (1, 2)]
+        assert [t.answer for t in shown] == answers[1:3]
+        assert all(t.status == "done" for t in shown)
+        assert len(conversation.past) == 1
+        assert "1 earlier turn not shown" in str(conversation.query_one(EarlierTurns).render())
+
+
+async def test_export_holds_turns_that_left_the_screen(make_app, lmstudio_sim, monkeypatch,
+                                                      tmp_path):
+    monkeypatch.setattr(conversation_module, "MOUNTED_TURNS", 2)
+    lmstudio_sim.knobs.reply_tokens = 20
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for i in range(4):
+            await _ask(app, pilot, f"format this code: export {i}")
+        assert len(app.conversation.past) == 2
+        app.action_export_transcript()
+        await pilot.pause()
+        exports = list(app._exports_dir().glob("transcript*.md"))
+        assert len(exports) == 1
+        text = exports[0].read_text()
+        for i in range(4):
+            assert f"format this code: export {i}" in text
+        # clearing forgets them too
+        await app.action_clear_conversation()
+        assert app.conversation.past == [] and not app.conversation.query(EarlierTurns)
+        assert json.dumps(app.runner.history_before(None)) == "[]"
