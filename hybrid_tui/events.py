@@ -37,10 +37,14 @@ class Decision:
     #: the signals behind the decision: ``task_type``, ``words`` (what set it),
     #: ``complexity_score`` and ``contributions``, ``availability``, ``loaded`` and
     #: ``predicted`` (queue_s, ttft_s, load_s, decode_s, total_s) and ``bandit`` (mean,
-    #: samples) per candidate, ``forced``, ``rule`` (see ``hybrid_tui.router.policy``)
+    #: samples) per candidate, ``forced``, ``rule`` (see ``hybrid_tui.router.policy``),
+    #: ``context`` (the window and what was left out: ``hybrid_tui.router.context_window``)
     signals: dict[str, Any] = field(default_factory=dict)
     #: unique per decision
     id: str = field(default_factory=new_decision_id)
+    #: earlier turns of the chat left out so the rest fits the chosen model's context
+    #: window (the figures are in ``signals["context"]``)
+    history_dropped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,8 @@ class Done:
     #: the store row of this reply's outcome (``RouterService.rate`` finds it by this);
     #: None when learning is off or the store could not be written
     reply_id: int | None = None
+    #: earlier turns of the chat left out to fit this backend's model's context window
+    history_dropped: int = 0
 
 
 @dataclass(frozen=True, slots=True)

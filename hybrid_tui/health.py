@@ -301,11 +301,16 @@ class HealthMonitor:
 
     def note_loaded(self, name: str, model: str) -> None:
         """``model`` just answered on ``name``, so it is in memory now (LM Studio loads just
-        in time; without this the next prompt would be announced as a cold load)."""
+        in time; without this the next prompt would be announced as a cold load). Its
+        ``context_length`` is forgotten until the next probe: before the load it was the
+        trained maximum (LM Studio), not the window the model was loaded with."""
         old = self._states.get(name)
         if old is None or not model or model in old.loaded:
             return
-        models = tuple(replace(m, loaded=True) if m.name == model else m for m in old.models)
+        models = tuple(
+            replace(m, loaded=True, context_length=None) if m.name == model else m
+            for m in old.models
+        )
         self._set(replace(old, loaded=(*old.loaded, model), models=models))
 
     def note_queue(self, name: str, queue: int) -> None:

@@ -29,15 +29,19 @@ CONTRACT (implemented by the router helper):
         #        reply (None: the last one any process recorded); UsageError when there is
         #        nothing to rate. rng (keyword, and attribute): random.Random for Thompson
         #        draws. speeds: SpeedModel. Decision.id, Done.reply_id.
+        # added: the history is fitted to each model's context window (oldest turns out):
+        #        Decision/Done.history_dropped, Decision.signals["context"].
 
 One prompt: classify -> choose (:mod:`hybrid_tui.router.policy`: the fixed rules, the bandit,
-predicted times, loaded models) -> pick the model -> stream (through the backend's FIFO
-concurrency limit, saying ``Waiting`` while queued, loading or slow) -> on a failure before
-the first token, fall back to the next backend; after some tokens, fail over: the next
-backend is sent the conversation plus the partial reply as an assistant prefix and continues
-it -> score it and check its code -> maybe escalate a weak fast-tier reply to the strong tier
--> record outcomes (a reply closed half-way counts as cancelled). Failed requests count
-towards a backend's cooldown (:mod:`hybrid_tui.health`).
+predicted times, loaded models) -> pick the model -> leave out the oldest earlier turns that
+do not fit its context window (:mod:`hybrid_tui.router.context_window`, again for every
+other backend tried) -> stream (through the backend's FIFO concurrency limit, saying
+``Waiting`` while queued, loading or slow) -> on a failure before the first token, fall
+back to the next backend; after some tokens, fail over: the next backend is sent the
+conversation plus the partial reply as an assistant prefix and continues it -> score it and
+check its code -> maybe escalate a weak fast-tier reply to the strong tier -> record outcomes
+(a reply closed half-way counts as cancelled). Failed requests count towards a backend's
+cooldown (:mod:`hybrid_tui.health`).
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ from hybrid_tui.router.attempt import (
     stream_attempt,
 )
 from hybrid_tui.router.classify import Classification, classify
+from hybrid_tui.router.context_window import fit_for
 from hybrid_tui.router.decide import Candidate, Choice, check_force
 from hybrid_tui.router.learn import Learner
 from hybrid_tui.router.limiter import FifoLimiter
@@ -283,6 +288,8 @@ class RouterService:
         cls, choice = self.route(prompt, context, force)
         name = choice.backend
         model, problem = await self._model_for(name)
+        messages = build_messages(prompt, context, history)
+        fit = fit_for(self.health.state(name), model, messages)
         decision = Decision(
             backend=name,
             model=model or "",
@@ -290,12 +297,12 @@ class RouterService:
             complexity=cls.complexity,
             reason=choice.reason,
             forced=choice.forced,
-            signals=choice.signals,
+            signals={**choice.signals, "context": fit.signal()},
+            history_dropped=fit.dropped,
         )
         turn = _Turn(cls, decision.id, choice.forced)
         yield decision
-        answer = self._answer(turn, prompt, context, history, choice, name, model, problem,
-                              submitted)
+        answer = self._answer(turn, prompt, messages, choice, name, model, problem, submitted)
         try:
             async with aclosing(answer) as events:  # closing it closes the HTTP stream now
                 async for ev in events:
@@ -308,8 +315,7 @@ class RouterService:
         self,
         turn: _Turn,
         prompt: str,
-        context: tuple[tuple[str, str], ...],
-        history: tuple[Message, ...],
+        messages: list[Message],
         choice: Choice,
         name: str,
         model: str | None,
@@ -317,7 +323,6 @@ class RouterService:
         submitted: float,
     ) -> AsyncIterator[Event]:
         cls = turn.cls
-        messages = build_messages(prompt, context, history)
         chain = Chain()  # the text of attempts that failed mid-reply: never lost
         failures: dict[str, BackendError] = {}
         while True:
@@ -326,7 +331,10 @@ class RouterService:
             try:
                 if problem is not None:
                     raise problem
-                async with aclosing(self._attempt(turn, reply, sent, submitted)) as events:
+                # trimmed again for each backend: its model's context window decides
+                fit = fit_for(self.health.state(name), model, sent)
+                attempt = self._attempt(turn, reply, fit.messages, submitted)
+                async with aclosing(attempt) as events:
                     async for ev in events:
                         yield ev
                 self._succeeded(reply)
@@ -367,7 +375,7 @@ class RouterService:
         strong = self._escalation_target(cls, choice, reply, done)
         row = self._record(turn, reply, done.confidence, escalated=strong is not None,
                            code_check=finished.code_check)
-        yield replace(done, reply_id=row)
+        yield replace(done, reply_id=row, history_dropped=fit.dropped)
         if strong is None:
             return
 
@@ -386,7 +394,8 @@ class RouterService:
         try:
             if problem is not None:
                 raise problem
-            attempt = self._attempt(turn, second, messages, time.perf_counter())
+            fit = fit_for(self.health.state(strong), model, messages)
+            attempt = self._attempt(turn, second, fit.messages, time.perf_counter())
             async with aclosing(attempt) as events:
                 async for ev in events:
                     yield ev
@@ -404,7 +413,7 @@ class RouterService:
         final = finish(cls, prompt, second, escalated=True,
                        scoring=self.config.routing.confidence_scoring)
         row = self._record(turn, second, final.done.confidence, code_check=final.code_check)
-        yield replace(final.done, reply_id=row)
+        yield replace(final.done, reply_id=row, history_dropped=fit.dropped)
 
     # -- steps ---------------------------------------------------------------------------
 
