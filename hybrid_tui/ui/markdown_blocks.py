@@ -37,7 +37,9 @@ def markdown_parser() -> MarkdownIt:
 @dataclass(slots=True)
 class Block:
     """One top-level Markdown block (``tokens``), or a piece of a fenced code block
-    (``code``; ``tokens`` is None)."""
+    (``code``; ``tokens`` is None). ``code`` is like a fence token's content: each line
+    ends with a line end (the last one of a fence still open may not), so the pieces of a
+    fence put together are its code."""
 
     tokens: list[Token] | None
     code: str = ""
@@ -86,23 +88,32 @@ class BlockSplitter:
         #: the tail starts with a fence continued from an earlier piece (its opening line
         #: was put back in front so the rest still parses as code)
         self._continued = False
+        #: the last text ended with CR: a LF starting the next one ends the same line
+        self._after_cr = False
 
     def feed(self, text: str) -> tuple[list[Block], list[Block]]:
         """Add ``text``; return (blocks that became final, the tail's blocks as of now)."""
+        if text:
+            if self._after_cr and text[0] == "\n":
+                text = text[1:]
+            self._after_cr = text.endswith("\r")
         self._tail += text.replace("\r\n", "\n").replace("\r", "\n")
         lines = self._tail.split("\n")
         groups = top_level_groups(self._parser.parse(self._tail))
+        # a block that starts on the last, unfinished line may yet join the one before it
+        # ("2" becoming item "2." of the list above): that one is not final either
+        live = 2 if len(groups) >= 2 and _first_line(groups[-1]) >= len(lines) - 1 else 1
         finished: list[Block] = []
         cut = 0
-        if len(groups) >= 2:
+        if len(groups) > live:
             finished = [self._block(group, first=index == 0)
-                        for index, group in enumerate(groups[:-1])]
-            cut = (groups[-1][0].map or (0, 0))[0]
+                        for index, group in enumerate(groups[:-live])]
+            cut = _first_line(groups[-live])
             lines = lines[cut:]
             self._tail = "\n".join(lines)
             self._continued = False
-            groups = groups[-1:]
-        if groups:
+            groups = groups[-live:]
+        if len(groups) == 1:
             piece = self._cut_open_fence(groups[0][0], lines, cut)
             if piece is not None:
                 finished.append(piece)
@@ -134,11 +145,15 @@ class BlockSplitter:
         indent = len(opening) - len(opening.lstrip(" "))
         if indent:
             code = [_dedent(line, indent) for line in code]
-        piece = Block(None, code="\n".join(code), lang=_lang(token), top=not self._continued,
-                      bottom=False, joined=self._continued)
+        piece = Block(None, code="".join(f"{line}\n" for line in code), lang=_lang(token),
+                      top=not self._continued, bottom=False, joined=self._continued)
         self._tail = f"{opening}\n{lines[-1]}"
         self._continued = True
         return piece
+
+
+def _first_line(group: list[Token]) -> int:
+    return (group[0].map or (0, 0))[0]
 
 
 def _lang(token: Token) -> str:

@@ -101,12 +101,16 @@ class Look:
 def code_lines(code: str, lang: str, look: Look, width: int, console: Console, *,
                top: bool = True, bottom: bool = True) -> list[Strip]:
     """``code`` highlighted on the code background, a padding row above (``top``) and
-    below (``bottom``): pieces of one fence put together look like the whole fence."""
+    below (``bottom``): pieces of one fence put together look like the whole fence (so
+    every line is shown, blank ones at the end too; ``code`` is a fence's content, each
+    line with its line end)."""
     background = Style(bgcolor=look.code_background)
-    syntax = Syntax(code.rstrip("\n"), lang or "text", theme=look.code_theme, word_wrap=True,
-                    padding=(0, 1), background_color=look.code_background)
-    options = console.options.update_width(width)
-    lines = [Strip(line, width) for line in console.render_lines(syntax, options, pad=True)]
+    lines: list[Strip] = []
+    if code:
+        syntax = Syntax(code.removesuffix("\n"), lang or "text", theme=look.code_theme,
+                        word_wrap=True, padding=(0, 1), background_color=look.code_background)
+        options = console.options.update_width(width)
+        lines = [Strip(line, width) for line in console.render_lines(syntax, options, pad=True)]
     blank = Strip([Segment(" " * width, background)], width)
     return [*([blank] if top else []), *lines, *([blank] if bottom else [])]
 
@@ -144,8 +148,19 @@ class _BlockMarkdown(RichMarkdown):
 
     def __init__(self, tokens: list[Token], look: Look) -> None:
         super().__init__("", code_theme=look.code_theme, hyperlinks=False)
-        self.parsed = tokens
+        self.parsed = _plain_autolinks(tokens)
         self.look = look
+
+
+def _plain_autolinks(tokens: list[Token]) -> list[Token]:
+    """Bare URLs (``http://…``, ``<…>``) as plain text: as a link they would read
+    ``url (url)``, the address twice."""
+    for token in tokens:
+        if token.children:
+            token.children = [child for child in token.children
+                              if not (child.type in ("link_open", "link_close")
+                                      and child.info == "auto")]
+    return tokens
 
 
 def render_block(block: Block, look: Look, width: int, console: Console) -> list[Strip]:
@@ -189,6 +204,11 @@ class ReplyBody(Widget):
         self._tail_stale = True
         self._width = 0
         self._look: Look | None = None
+
+    def on_mount(self) -> None:
+        # the app does not tell its widgets' lines about a new theme: rendered lines keep
+        # the colours they were rendered in until restyled
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.restyle())
 
     @property
     def source(self) -> str:
