@@ -1,6 +1,7 @@
 """memory: a long session in the headless app. 200 turns of 2,000 tokens each (unlimited
-rate, each with the whole chat so far as history, as the app sends it); RSS growth over the
-session and tok/s of the last turns against the first ones.
+rate, each with the chat so far as history, as the app sends it: trimmed to the model's
+context window, here :data:`CONTEXT` tokens, a large window of today's coding models); RSS
+growth over the session and tok/s of the last turns against the first ones.
 
 The session runs in a fresh child process (``python -m benchmarks.memory --child ...``) so
 its RSS is the app's alone, not what earlier benchmarks left behind. Baselines are taken
@@ -25,6 +26,8 @@ from functools import partial
 from benchmarks.common import ROOT, Figure, Row, Settings, Target, rss_mb
 from benchmarks.simproc import SimProcess, child_env
 
+#: the simulated model's context window: from about turn 40 on, the history is trimmed to it
+CONTEXT = 131_072
 #: the most a full run spends on the session; a slower app completes fewer turns (a miss)
 BUDGET_S = 420
 #: the most one turn may take before the session is called stuck
@@ -37,7 +40,7 @@ def run(settings: Settings) -> Row:
     budget = settings.size(BUDGET_S, 120)
     row = Row("memory", f"{turns} turns of {tokens:,} tokens in the headless app")
     # a context window that holds the whole session: this measures the app, not a refusal
-    with SimProcess(reply_tokens=tokens, context_length=10_000_000) as sim:
+    with SimProcess(reply_tokens=tokens, context_length=CONTEXT) as sim:
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.memory", "--child", "--turns", str(turns),
              "--tokens", str(tokens), "--budget", str(budget),
@@ -70,7 +73,8 @@ def run(settings: Settings) -> Row:
     if data["stopped"]:
         row.notes.append(f"stopped after {n} of {turns} turns: {data['stopped']}")
     row.notes.append("one long session in a child process; RSS from /proc after gc.collect(); "
-                     "every turn sends the whole chat so far as history, as the app does")
+                     "every turn sends the chat so far as history, trimmed to the model's "
+                     f"{CONTEXT:,}-token context window, as the app does")
     return row
 
 

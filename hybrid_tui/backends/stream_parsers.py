@@ -61,9 +61,18 @@ class StreamParser:
         return 0
 
     def feed(self, data: bytes) -> list[TextDelta]:
-        """Parse the next bytes read from the wire; nothing once finished."""
+        """Parse the next bytes read from the wire; nothing once finished.
+
+        A read holding exactly one whole chunk (the usual case: servers write one per token)
+        is parsed straight from its bytes; any other read goes through the framing decoder.
+        """
         if self.finished:
             return []
+        obj = self._decoder.lone_json(data)
+        if obj is not None:  # the usual read: one chunk, parsed without the framing layer
+            out: list[TextDelta] = []
+            self._object(obj, out)
+            return out
         return self._take(self._decoder.feed(data))
 
     def close(self) -> list[TextDelta]:
@@ -92,6 +101,9 @@ class StreamParser:
         raise NotImplementedError
 
     def _content(self, text: str, out: list[TextDelta]) -> None:
+        if self._think.passthrough:  # the usual case, once the reply has started
+            out.append(TextDelta(text))
+            return
         for piece, reasoning in self._think.feed(text):
             out.append(TextDelta(piece, reasoning))
 
@@ -198,6 +210,7 @@ class OpenAIStreamParser(StreamParser):
             self.last_malformed = stripped[:80]
 
     def _object(self, obj: dict[str, Any], out: list[TextDelta]) -> None:
+        # this runs per token: the rare keys are looked up only when present
         if obj.get("error"):
             self._fail(obj)
             return
@@ -208,21 +221,33 @@ class OpenAIStreamParser(StreamParser):
             choice = choices[0]
             delta = choice.get("delta") or choice.get("message")
             if isinstance(delta, dict):
-                for key in ("reasoning_content", "reasoning"):
-                    thinking = delta.get(key)
-                    if thinking and isinstance(thinking, str):
-                        out.append(TextDelta(thinking, True))
+                if "reasoning_content" in delta or "reasoning" in delta:
+                    self._reasoning(delta, out)
                 content = delta.get("content")
                 if content and isinstance(content, str):
                     self._content(content, out)
             reason = choice.get("finish_reason")
             if reason:
                 self.finish_reason = str(reason)
-        usage = obj.get("usage")
+        if "usage" in obj:
+            self._usage(obj["usage"])
+        if "stats" in obj:
+            self._stats(obj["stats"])
+
+    @staticmethod
+    def _reasoning(delta: dict[str, Any], out: list[TextDelta]) -> None:
+        for key in ("reasoning_content", "reasoning"):
+            thinking = delta.get(key)
+            if thinking and isinstance(thinking, str):
+                out.append(TextDelta(thinking, True))
+
+    def _usage(self, usage: Any) -> None:
         if isinstance(usage, dict):
             self.prompt_tokens = _int(usage.get("prompt_tokens"))
             self.completion_tokens = _int(usage.get("completion_tokens"))
-        stats = obj.get("stats")  # LM Studio /api/v0 extras, when present
+
+    def _stats(self, stats: Any) -> None:
+        """LM Studio's ``/api/v0`` extras, when present."""
         if isinstance(stats, dict) and stats:
             self.server_tokens_per_s = _num(stats.get("tokens_per_second"))
             ttft = _num(stats.get("time_to_first_token"))

@@ -38,7 +38,7 @@ class LineSplitter:
         if not data:
             return []
         buf = self._buf + data if self._buf else data
-        if b"\r" in buf:
+        if 13 in buf:  # b"\r" (an int is a plain memchr, several times faster)
             if buf[-1:] == b"\r":
                 self._skip_lf = True
             parts = _EOL.split(buf)
@@ -46,6 +46,24 @@ class LineSplitter:
             parts = buf.split(b"\n")
         self._buf = parts.pop()
         return parts
+
+    def whole_line(self, data: bytes, blank_after: bool = False) -> bytes | None:
+        """``data`` without its ending when it is exactly one whole line, else None.
+
+        With ``blank_after`` the line must be followed by one blank line (an SSE event of one
+        field). None also while a partial line is buffered. Nothing is consumed either way: on
+        None feed the read as usual. The fast path for the common read, one token's chunk.
+        """
+        if self._buf or self._skip_lf:
+            return None
+        if 13 in data:  # b"\r": "\r\n" endings read like "\n"; a lone "\r" needs feed()
+            data = data.replace(b"\r\n", b"\n")
+            if 13 in data:
+                return None
+        end = len(data) - 2 if blank_after else len(data) - 1
+        if end < 0 or data.find(b"\n") != end or data[-1] != 10:  # 10: "\n"
+            return None
+        return data[:end]
 
     def close(self) -> list[bytes]:
         """The last line when the stream did not end with a line ending."""
@@ -79,6 +97,22 @@ class SSEDecoder:
 
     def feed(self, data: bytes) -> list[SSEEvent]:
         return self._handle(self._lines.feed(data))
+
+    def lone_json(self, data: bytes) -> dict[str, Any] | None:
+        """The JSON object ``data`` carries when it is one whole event of a lone ``data:`` line.
+
+        The fast path for the usual read (``data: {...}``, a blank line, nothing else): no
+        line list and no :class:`SSEEvent`. None for anything else (an open event or partial
+        line, an ``event:`` or other field, several lines, a lone ``\\r``, data that is not a
+        JSON object or not UTF-8); nothing is consumed then, so the caller feeds the read as
+        usual and the general rules decide. Either way the result is the same.
+        """
+        if self._data or self._event is not None:
+            return None
+        line = self._lines.whole_line(data, True)
+        if line is None or line[:5] != b"data:":
+            return None
+        return parse_json_object(line[6:] if line[5:6] == b" " else line[5:])
 
     def close(self) -> list[SSEEvent]:
         """Events still open at the end (a final event without its blank line)."""
@@ -137,6 +171,15 @@ class NDJSONDecoder:
     def feed(self, data: bytes) -> list[dict[str, Any]]:
         return self._parse(self._lines.feed(data))
 
+    def lone_json(self, data: bytes) -> dict[str, Any] | None:
+        """The object when ``data`` is exactly one whole line holding one, else None.
+
+        The fast path for the usual read (one chunk per read); on None nothing was consumed
+        and the caller feeds the read as usual (blank and malformed lines are handled there).
+        """
+        line = self._lines.whole_line(data)
+        return None if line is None else parse_json_object(line)
+
     def close(self) -> list[dict[str, Any]]:
         """The last object when the stream did not end with a newline."""
         return self._parse(self._lines.close())
@@ -180,7 +223,7 @@ class ThinkSplitter:
     are held back until they can be decided. Returns ``(text, is_reasoning)`` pairs.
     """
 
-    __slots__ = ("_pending", "_state")
+    __slots__ = ("_pending", "_state", "passthrough")
 
     # states: start (nothing decided yet), inside (in the block), after (just closed:
     # drop the blank lines before the reply), text (plain reply: pass through)
@@ -188,6 +231,8 @@ class ThinkSplitter:
     def __init__(self) -> None:
         self._state = "start"
         self._pending = ""
+        #: True once the reply proper has started: ``feed(text)`` is then ``[(text, False)]``
+        self.passthrough = False
 
     def feed(self, text: str) -> list[tuple[str, bool]]:
         if self._state == "text":
@@ -205,7 +250,7 @@ class ThinkSplitter:
                     self._pending = buf
                     return out
                 else:
-                    self._state = "text"
+                    self._state, self.passthrough = "text", True
                     out.append((buf, False))
                     return out
             elif self._state == "inside":
@@ -224,7 +269,7 @@ class ThinkSplitter:
             elif self._state == "after":
                 buf = buf.lstrip()
                 if buf:
-                    self._state = "text"
+                    self._state, self.passthrough = "text", True
                     out.append((buf, False))
                 return out
             else:

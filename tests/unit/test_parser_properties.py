@@ -195,6 +195,30 @@ def test_openai_any_split_gives_the_same_tokens_and_stats(data: st.DataObject) -
     assert whole.finish_reason == reply.finish and whole.model == "qwen/q"
 
 
+def chunk_reads(wire: bytes, kind: str) -> list[bytes]:
+    """``wire`` cut after every chunk, as servers write it: reads that take the fast path."""
+    if kind == "ollama":
+        sep = b"\n"
+    else:
+        sep = b"\r\n\r\n" if b"\r\n" in wire else b"\r\r" if b"\r" in wire else b"\n\n"
+    parts = wire.split(sep)
+    return [part + sep for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+@SETTINGS
+@given(data=st.data(), kind=st.sampled_from(["ollama", "openai"]))
+def test_one_chunk_per_read_gives_the_same_as_one_read(data: st.DataObject, kind: str) -> None:
+    """One whole chunk per read goes through the parsers' per-token shortcut; one read of
+    everything through the general framing path. Both must end identically."""
+    _, wire, _ = data.draw(ollama_wire() if kind == "ollama" else openai_wire())
+    make = OllamaStreamParser if kind == "ollama" else OpenAIStreamParser
+    whole = make()
+    expected = feed(whole, [wire])
+    chunked = make()
+    assert feed(chunked, chunk_reads(wire, kind)) == expected
+    assert facts(chunked) == facts(whole)
+
+
 @SETTINGS
 @given(data=st.data(), kind=st.sampled_from(["ollama", "openai"]))
 def test_a_cut_off_stream_is_never_done_and_keeps_its_text(data: st.DataObject, kind: str) -> None:

@@ -205,11 +205,6 @@ class ReplyBody(Widget):
         self._width = 0
         self._look: Look | None = None
 
-    def on_mount(self) -> None:
-        # the app does not tell its widgets' lines about a new theme: rendered lines keep
-        # the colours they were rendered in until restyled
-        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.restyle())
-
     @property
     def source(self) -> str:
         """Everything shown, as Markdown source."""
