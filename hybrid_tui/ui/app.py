@@ -310,8 +310,6 @@ class HybridApp(SessionActions, App[int]):
         self.routing_log.restyle()
         for turn in self.conversation.turns:
             turn.paint()
-            for reply in turn.replies:  # rendered lines keep their colours until restyled
-                reply.body.restyle()
         if theme.name == self.ui_state.theme:
             return
         self.ui_state = prefs.UIState(theme=theme.name, config_theme=self.config.ui.theme)

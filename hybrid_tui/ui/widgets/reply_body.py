@@ -5,7 +5,7 @@ table cell), and every update of a streaming reply re-arranges all of them; a
 20,000-token reply is ~1,200 widgets and an update then holds the event loop for half a
 second (issue 5's profile). Here a reply is one widget whatever its length. Its lines are
 Rich renderings of each block (:mod:`hybrid_tui.ui.markdown_blocks` says which blocks are
-final), kept per width as ``Strip``s: a finished block is rendered once, and an update
+final), kept per width as segment lines: a finished block is rendered once, and an update
 re-renders only the tail and repaints only the lines that changed. Text is never markup:
 Rich renders the parsed tokens of already-sanitised text, raw HTML is shown as text and
 links as ``text (url)``, never as terminal hyperlinks.
@@ -98,21 +98,26 @@ class Look:
         return cls(name, Theme(styles, inherit=True), CODE_THEMES[dark], code_bg)
 
 
+#: one rendered line: Rich segments (not a ``Strip``: Textual gives every ``Strip`` seven
+#: caches, and a reply keeps all its lines; a ``Strip`` is made per line when painted)
+Line = list[Segment]
+
+
 def code_lines(code: str, lang: str, look: Look, width: int, console: Console, *,
-               top: bool = True, bottom: bool = True) -> list[Strip]:
+               top: bool = True, bottom: bool = True) -> list[Line]:
     """``code`` highlighted on the code background, a padding row above (``top``) and
     below (``bottom``): pieces of one fence put together look like the whole fence (so
     every line is shown, blank ones at the end too; ``code`` is a fence's content, each
     line with its line end)."""
     background = Style(bgcolor=look.code_background)
-    lines: list[Strip] = []
+    lines: list[Line] = []
     if code:
         syntax = Syntax(code.removesuffix("\n"), lang or "text", theme=look.code_theme,
                         word_wrap=True, padding=(0, 1), background_color=look.code_background)
         options = console.options.update_width(width)
-        lines = [Strip(line, width) for line in console.render_lines(syntax, options, pad=True)]
-    blank = Strip([Segment(" " * width, background)], width)
-    return [*([blank] if top else []), *lines, *([blank] if bottom else [])]
+        lines = console.render_lines(syntax, options, pad=True)
+    return [*([[Segment(" " * width, background)]] if top else []), *lines,
+            *([[Segment(" " * width, background)]] if bottom else [])]
 
 
 class _Heading(Heading):
@@ -133,9 +138,9 @@ class _Code(CodeBlock):
         return block
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for strip in code_lines(str(self.text), self.lexer_name, self.look,
-                                options.max_width, console):
-            yield from strip
+        for line in code_lines(str(self.text), self.lexer_name, self.look,
+                               options.max_width, console):
+            yield from line
             yield Segment.line()
 
 
@@ -165,6 +170,11 @@ def _plain_autolinks(tokens: list[Token]) -> list[Token]:
 
 def render_block(block: Block, look: Look, width: int, console: Console) -> list[Strip]:
     """One block as lines of ``width`` cells at most."""
+    return [Strip(line) for line in block_lines(block, look, width, console)]
+
+
+def block_lines(block: Block, look: Look, width: int, console: Console) -> list[Line]:
+    """:func:`render_block` as plain segment lists."""
     if block.tokens is None:
         return code_lines(block.code, block.lang, look, width, console, top=block.top,
                           bottom=block.bottom)
@@ -177,7 +187,31 @@ def render_block(block: Block, look: Look, width: int, console: Console) -> list
         start += 1
     while end > start and not Segment.get_line_length(lines[end - 1]):
         end -= 1
-    return [Strip(line) for line in lines[start:end]]
+    return lines[start:end]
+
+
+def paint(line: Line | Strip, y: int, width: int, style: Style) -> Strip:
+    """``strip`` as line ``y`` of a widget ``width`` cells wide: under the widget's
+    ``style``, padded, each segment with its offset (for text selection).
+
+    What ``strip.apply_style(style).crop_extend(...).apply_offsets(0, y)`` gives, without
+    keeping the intermediate strips: Textual's ``Strip`` caches every derived strip in
+    the one it came from, and a reply's lines live as long as the reply, so those chains
+    (three strips, each with seven caches, per line shown) were most of a reply's memory.
+    """
+    cells = Segment.get_line_length(line) if isinstance(line, list) else line.cell_length
+    if cells > width:
+        line, cells = Strip(line).crop(0, width), width
+    segments: list[Segment] = []
+    x = 0
+    for text, own, _control in line:
+        segments.append(Segment(text, (style + own if own else style)
+                                + Style.from_meta({"offset": (x, y)})))
+        x += len(text)
+    if cells < width:
+        segments.append(Segment(" " * (width - cells),
+                                style + Style.from_meta({"offset": (x, y)})))
+    return Strip(segments, width)
 
 
 class ReplyBody(Widget):
@@ -198,9 +232,9 @@ class ReplyBody(Widget):
         self._finished: list[Block] = []
         self._tail: list[Block] = []
         #: rendered lines of ``_finished[:_done_blocks]`` at ``_width`` under ``_look``
-        self._lines: list[Strip] = []
+        self._lines: list[Line] = []
         self._done_blocks = 0
-        self._tail_lines: list[Strip] = []
+        self._tail_lines: list[Line] = []
         self._tail_stale = True
         self._width = 0
         self._look: Look | None = None
@@ -262,9 +296,10 @@ class ReplyBody(Widget):
         return self._look
 
     def _render(self, width: int) -> None:
-        """Bring the rendered lines up to date for ``width``."""
+        """Bring the rendered lines up to date for ``width`` and the app's theme."""
+        used = self._look
         look = self._current_look()
-        if width != self._width:
+        if width != self._width or look is not used:
             self._width = width
             self._lines.clear()
             self._done_blocks = 0
@@ -281,11 +316,11 @@ class ReplyBody(Widget):
             self._tail_stale = False
 
     @staticmethod
-    def _add(lines: list[Strip], block: Block, look: Look, width: int, console: Console, *,
+    def _add(lines: list[Line], block: Block, look: Look, width: int, console: Console, *,
              first: bool) -> None:
         if not first and not block.joined:
-            lines.append(Strip([]))
-        lines += render_block(block, look, width, console)
+            lines.append([])
+        lines += block_lines(block, look, width, console)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         if width <= 0:
@@ -296,25 +331,28 @@ class ReplyBody(Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         style = self.rich_style
-        if width != self._width or self._look is None:
-            self._render(width)
+        if width != self._width or self._look is None or self._look.key != self.app.theme:
+            self._render(width)  # resized, or a new theme: render the lines again
         done = len(self._lines)
         try:
-            strip = self._lines[y] if y < done else self._tail_lines[y - done]
+            line = self._lines[y] if y < done else self._tail_lines[y - done]
         except IndexError:
             return Strip.blank(width, style)
         selection = self.text_selection
         if selection is not None and (span := selection.get_span(y)) is not None:
+            strip = Strip(line)
             start, end = span
             end = strip.cell_length if end == -1 else end
             highlight = self.screen.get_component_rich_style("screen--selection")
             strip = Strip.join([strip.crop(0, start),
                                 strip.crop(start, end).apply_style(highlight),
                                 strip.crop(end)])
-        return strip.apply_style(style).crop_extend(0, width, style).apply_offsets(0, y)
+            return paint(strip, y, width, style)
+        return paint(line, y, width, style)
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
-        text = "\n".join(strip.text.rstrip() for strip in [*self._lines, *self._tail_lines])
+        text = "\n".join("".join(segment.text for segment in line).rstrip()
+                         for line in [*self._lines, *self._tail_lines])
         return selection.extract(text), "\n"
 
     def selection_updated(self, selection: Selection | None) -> None:
