@@ -238,6 +238,8 @@ class ReplyBody(Widget):
         self._tail_stale = True
         self._width = 0
         self._look: Look | None = None
+        #: the widget's own Rich style (colours from CSS), kept until the styles change
+        self._style: Style | None = None
 
     @property
     def source(self) -> str:
@@ -328,9 +330,15 @@ class ReplyBody(Widget):
         self._render(width)
         return self.line_count
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style = None
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        style = self.rich_style
+        style = self._style
+        if style is None:  # the same for every line: worked out once per style change
+            style = self._style = self.rich_style
         if width != self._width or self._look is None or self._look.key != self.app.theme:
             self._render(width)  # resized, or a new theme: render the lines again
         done = len(self._lines)
