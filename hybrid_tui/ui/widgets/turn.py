@@ -95,15 +95,16 @@ class ReplyView(Vertical):
         self._wait_since = 0.0
         self._wait_timer: Timer | None = None
         self._figures: Figures = same_figures
+        # kept, not queried: updated per flush, and still there while the app shuts down
+        self._body = ReplyBody(classes="reply-body")
+        self._stats = Static(Content.styled("waiting for the first token…", "$text-muted"),
+                             classes="reply-stats")
 
     def compose(self) -> ComposeResult:
         if self._note is not None:
             yield Static(self._note, classes="reply-note", markup=False)
-        yield ReplyBody(classes="reply-body")
-        yield Static(
-            Content.styled("waiting for the first token…", "$text-muted"),
-            classes="reply-stats",
-        )
+        yield self._body
+        yield self._stats
 
     @property
     def text(self) -> str:
@@ -127,10 +128,10 @@ class ReplyView(Vertical):
 
     @property
     def body(self) -> ReplyBody:
-        return self.query_one(".reply-body", ReplyBody)
+        return self._body
 
     def _set_stats(self, content: Content, *, layout: bool = True) -> None:
-        self.query_one(".reply-stats", Static).update(content, layout=layout)
+        self._stats.update(content, layout=layout)
 
     def append(self, text: str) -> None:
         """Buffer streamed text; schedule one flush for the next frame if none is pending."""
@@ -295,12 +296,14 @@ class TurnView(Vertical):
         #: a "loading model" wait has its routing-log row already (one per turn at most)
         self.logged_loading = False
         self._replies: list[ReplyView] = []
+        self._badge = Static(Content.styled("queued — runs after the current prompt",
+                                            "$text-muted"), classes="badge")
+        self._replies_box = Vertical(classes="replies")
 
     def compose(self) -> ComposeResult:
         yield Static(prompt_content(self.prompt, self.stamp, self.force), classes="prompt")
-        yield Static(Content.styled("queued — runs after the current prompt", "$text-muted"),
-                     classes="badge")
-        yield Vertical(classes="replies")
+        yield self._badge
+        yield self._replies_box
 
     def watch_status(self) -> None:
         self.paint()
@@ -329,7 +332,7 @@ class TurnView(Vertical):
         return done[-1].text if done else ""
 
     def _set_badge(self, content: Content) -> None:
-        self.query_one(".badge", Static).update(content)
+        self._badge.update(content)
 
     def routing(self) -> None:
         self.status = "routing"
@@ -362,7 +365,7 @@ class TurnView(Vertical):
         """Mount a new reply (the first, or an escalated second one) and return it."""
         reply = ReplyView(backend, model, note=note, escalated=escalated)
         self._replies.append(reply)
-        await self.query_one(".replies", Vertical).mount(reply)
+        await self._replies_box.mount(reply)
         self.status = "streaming"
         return reply
 
