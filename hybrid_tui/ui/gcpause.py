@@ -4,13 +4,9 @@ Rendering a streamed reply allocates many small objects (strips, segments, style
 Python's default thresholds that keeps triggering *full* (generation 2) collections, each a
 walk of the whole heap: measured in issue 5 at 6-7 per 20,000-token reply and up to 257 ms
 each, during which no frame is drawn and no key is handled. While a reply streams the
-oldest generation's threshold is raised so only the cheap young collections run. The
-thresholds come back, with one full collection, only once nothing has streamed for
-:data:`IDLE_COLLECT_AFTER` seconds (when nothing moves on screen, a pause there is
-invisible): prompts sent back to back would otherwise pay a full collection each, at the
-start of the next reply (measured in the memory row: 250-300 ms every other turn late in a
-200-turn session). A burst of back-to-back prompts therefore defers cyclic garbage until
-the first pause; everything else is freed by reference counting as always. Textual does the same for
+oldest generation's threshold is raised so only the cheap young collections run; once
+nothing streams the thresholds are restored and one full collection runs after a short
+pause (when nothing moves on screen, a pause there is invisible). Textual does the same for
 smooth scrolling (``App.PAUSE_GC_ON_SCROLL``). Nothing is leaked: cycles created meanwhile
 wait for that collection, and refcounted objects are freed as always.
 
@@ -49,28 +45,27 @@ class GCPause:
     def hold(self) -> None:
         """A reply starts streaming."""
         self._holders += 1
-        if self._saved is None:
+        if self._holders == 1 and self._saved is None:
             self._saved = gc.get_threshold()
             young, middle, *_ = self._saved
             gc.set_threshold(young, middle, HELD_THRESHOLD)
 
     def release(self) -> None:
-        """A reply stopped streaming; once none has streamed for a moment, the thresholds
-        come back and the owed full collection runs."""
+        """A reply stopped streaming; the collection is owed once none streams."""
         if self._holders == 0:
             return
         self._holders -= 1
         if self._holders == 0:
+            if self._saved is not None:
+                gc.set_threshold(*self._saved)
+                self._saved = None
             self._owed = True
             self._schedule(IDLE_COLLECT_AFTER, self._collect_if_idle)
 
     def _collect_if_idle(self) -> None:
         if self._holders or not self._owed:
-            return  # streaming again: the next release schedules this anew
+            return
         self._owed = False
-        if self._saved is not None:
-            gc.set_threshold(*self._saved)
-            self._saved = None
         gc.collect()
         self.collections += 1
 

@@ -1,4 +1,4 @@
-"""Full garbage collections held while replies stream, run once the app has been idle a moment.
+"""Full garbage collections held while replies stream, run once when streaming stops.
 
 The scheduler is injected: these tests hold the callback ``GCPause`` schedules and decide
 when it runs, and watch real collections through ``gc.callbacks``."""
@@ -62,17 +62,13 @@ def full_collections() -> Iterator[list[int]]:
             gc.enable()
 
 
-def test_hold_raises_only_the_oldest_threshold_and_idle_restores_all() -> None:
-    schedule = Scheduler()
-    pause = GCPause(schedule)
+def test_hold_raises_only_the_oldest_threshold_and_release_restores_all() -> None:
+    pause = GCPause(Scheduler())
     pause.hold()
     assert pause.held
     assert gc.get_threshold() == (MINE[0], MINE[1], HELD_THRESHOLD)
     pause.release()
     assert not pause.held
-    # still raised until the app has been idle for a moment (a next prompt may follow)
-    assert gc.get_threshold() == (MINE[0], MINE[1], HELD_THRESHOLD)
-    schedule.run()
     assert gc.get_threshold() == MINE
 
 
@@ -87,9 +83,8 @@ def test_nested_holds_restore_once_the_last_is_released() -> None:
     pause.hold()
     pause.release()
     pause.release()
-    assert not pause.held and len(schedule.calls) == 1
-    schedule.run()
-    assert gc.get_threshold() == MINE
+    assert not pause.held and gc.get_threshold() == MINE
+    assert len(schedule.calls) == 1
 
 
 def test_a_release_without_a_hold_changes_nothing() -> None:
@@ -100,9 +95,7 @@ def test_a_release_without_a_hold_changes_nothing() -> None:
     pause.hold()
     pause.release()
     pause.release()  # one too many
-    assert len(schedule.calls) == 1
-    schedule.run()
-    assert gc.get_threshold() == MINE
+    assert gc.get_threshold() == MINE and len(schedule.calls) == 1
 
 
 def test_one_full_collection_runs_after_release(full_collections: list[int]) -> None:
@@ -127,13 +120,12 @@ def test_no_collection_when_a_new_hold_came_first(full_collections: list[int]) -
     pause.hold()  # the next reply started before the pause ended
     schedule.run(0)
     assert pause.collections == 0 and not full_collections
-    assert gc.get_threshold()[2] == HELD_THRESHOLD  # back to back: never restored between
-    pause.release()
     assert gc.get_threshold()[2] == HELD_THRESHOLD
+    pause.release()
+    assert gc.get_threshold() == MINE
     schedule.run(0)  # the stale callback: the collection is owed again, once
     schedule.run(1)
     assert pause.collections == 1 and len(full_collections) == 1
-    assert gc.get_threshold() == MINE
 
 
 def test_release_restores_thresholds_set_before_the_hold() -> None:
@@ -144,7 +136,6 @@ def test_release_restores_thresholds_set_before_the_hold() -> None:
     pause.hold()
     pause.release()
     pause.release()
-    pause._collect_if_idle()  # what the scheduled callback does
     assert gc.get_threshold() == (5, 6, 7)
 
 
