@@ -8,6 +8,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from hybrid_tui.backends.base import TextDelta
+    from hybrid_tui.backends.stream_parsers import StreamParser
     from hybrid_tui.config import Config
 
 
@@ -29,3 +31,22 @@ def with_backend(config: Config, name: str, **changes: Any) -> Config:
     backends = dict(config.backends)
     backends[name] = replace(backends[name], **changes)
     return replace(config, backends=backends)
+
+
+def feed(parser: StreamParser, pieces: list[bytes]) -> list[TextDelta]:
+    """Every delta ``parser`` gives for ``pieces`` read in order, then closed."""
+    out: list[TextDelta] = []
+    for piece in pieces:
+        out.extend(parser.feed(piece))
+    out.extend(parser.close())
+    return out
+
+
+def facts(p: StreamParser) -> dict[str, object]:
+    """Everything a parser knows at the end, for comparison."""
+    return {
+        "done": p.done, "error": p.error, "model": p.model, "finish": p.finish_reason,
+        "prompt": p.prompt_tokens, "completion": p.completion_tokens,
+        "rate": p.server_tokens_per_s, "load": p.server_load_ms, "extra": dict(p.extra),
+        "malformed": p.malformed,
+    }  # fmt: skip

@@ -19,6 +19,7 @@ from hybrid_tui.backends.stream_parsers import (
     OpenAIStreamParser,
     StreamParser,
 )
+from tests.support import facts, feed
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -138,22 +139,6 @@ def cuts(draw: st.DrawFn, wire: bytes) -> list[bytes]:
     return [wire[a:b] for a, b in pairwise(bounds)]
 
 
-def feed(parser: StreamParser, pieces: list[bytes]) -> list[TextDelta]:
-    out: list[TextDelta] = []
-    for piece in pieces:
-        out.extend(parser.feed(piece))
-    out.extend(parser.close())
-    return out
-
-
-def facts(p: StreamParser) -> dict[str, object]:
-    """Everything a parser knows at the end, for comparison."""
-    return {
-        "done": p.done, "error": p.error, "model": p.model, "finish": p.finish_reason,
-        "prompt": p.prompt_tokens, "completion": p.completion_tokens,
-        "rate": p.server_tokens_per_s, "load": p.server_load_ms, "extra": dict(p.extra),
-        "malformed": p.malformed,
-    }  # fmt: skip
 
 
 def joined(items: list[TextDelta], reasoning: bool = False) -> str:

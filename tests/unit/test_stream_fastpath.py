@@ -21,6 +21,7 @@ from hybrid_tui.backends.stream_parsers import (
     StreamParser,
 )
 from hybrid_tui.backends.streaming import LineSplitter, NDJSONDecoder, SSEDecoder, ThinkSplitter
+from tests.support import facts, feed
 
 
 def chunk(delta: str, finish: str = "null", extra: str = "") -> bytes:
@@ -29,21 +30,6 @@ def chunk(delta: str, finish: str = "null", extra: str = "") -> bytes:
     return f"data: {body}{extra}}}\n\n".encode()
 
 
-def feed(parser: StreamParser, reads: list[bytes]) -> list[TextDelta]:
-    out: list[TextDelta] = []
-    for data in reads:
-        out.extend(parser.feed(data))
-    out.extend(parser.close())
-    return out
-
-
-def facts(p: StreamParser) -> dict[str, object]:
-    return {
-        "done": p.done, "error": p.error, "model": p.model, "finish": p.finish_reason,
-        "prompt": p.prompt_tokens, "completion": p.completion_tokens,
-        "rate": p.server_tokens_per_s, "load": p.server_load_ms, "extra": dict(p.extra),
-        "malformed": p.malformed,
-    }  # fmt: skip
 
 
 def same_every_way(make: type[StreamParser], reads: list[bytes]) -> list[TextDelta]:
