@@ -201,7 +201,10 @@ class TurnRunner:
         elif isinstance(event, Decision):
             turn.set_decision(event)
             await turn.start_reply(event.backend, event.model)
-            self.add_log(turn, "decision", event)
+            dropped = event.history_dropped
+            self.add_log(turn, "decision", event, outcome=(
+                f"{dropped} earlier turn{'s' if dropped != 1 else ''} left out (context window)"
+                if dropped else ""))
         elif isinstance(event, Waiting):
             await self._waiting(turn, event)
         elif isinstance(event, Fallback):

@@ -72,3 +72,20 @@ async def test_export_holds_turns_that_left_the_screen(make_app, lmstudio_sim, m
         await app.action_clear_conversation()
         assert app.conversation.past == [] and not app.conversation.query(EarlierTurns)
         assert json.dumps(app.runner.history_before(None)) == "[]"
+
+
+async def test_the_log_says_when_history_was_left_out_for_the_context(make_app, lmstudio_sim):
+    lmstudio_sim.knobs.context_length = 2048
+    lmstudio_sim.knobs.reply_tokens = 400
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for i in range(6):
+            await _ask(app, pilot, f"format this code: long {i}")
+        decisions = [e for e in app.routing_log.entries if e.event == "decision"]
+        assert decisions[0].outcome == ""  # nothing earlier to leave out
+        last = decisions[-1]
+        dropped = app.conversation.turns[-1].decision.history_dropped
+        assert dropped > 0
+        assert last.outcome == f"{dropped} earlier turns left out (context window)" or (
+            dropped == 1 and last.outcome == "1 earlier turn left out (context window)")
+        assert app.conversation.turns[-1].status == "done"  # and the server did not refuse
