@@ -203,7 +203,9 @@ class TurnRunner:
             await turn.start_reply(event.backend, event.model)
             dropped = event.history_dropped
             self.add_log(turn, "decision", event, outcome=(
-                f"{dropped} earlier turn{'s' if dropped != 1 else ''} left out (context window)"
+                # to fit the model's context window (the decision's detail says how it was
+                # worked out: signals["context"])
+                f"{dropped} old turn{'s' if dropped != 1 else ''} left out"
                 if dropped else ""))
         elif isinstance(event, Waiting):
             await self._waiting(turn, event)

@@ -86,6 +86,6 @@ async def test_the_log_says_when_history_was_left_out_for_the_context(make_app, 
         last = decisions[-1]
         dropped = app.conversation.turns[-1].decision.history_dropped
         assert dropped > 0
-        assert last.outcome == f"{dropped} earlier turns left out (context window)" or (
-            dropped == 1 and last.outcome == "1 earlier turn left out (context window)")
+        assert last.outcome == f"{dropped} old turns left out" or (
+            dropped == 1 and last.outcome == "1 old turn left out")
         assert app.conversation.turns[-1].status == "done"  # and the server did not refuse
