@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import ROOT, Figure, Row, Settings, Target
-from benchmarks.simproc import child_env
+from benchmarks.simproc import child_env, end_process
 
 #: text every full frame of the app draws near its start (the header title)
 TITLE = b"hybrid-tui"
@@ -124,11 +124,6 @@ def _quit(proc: subprocess.Popen[bytes], master: int) -> None:
             if _read(master, 0.05) is None:
                 break
         if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(3)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(3)
+            end_process(proc)
     finally:
         os.close(master)

@@ -83,7 +83,6 @@ class Window:
     model: str = ""
 
 
-
 def window_for(state: BackendState, model: str | None) -> Window:
     """The context window of ``model`` on the backend ``state`` describes.
 

@@ -113,12 +113,10 @@ class TurnRunner:
 
     def history_before(self, turn: TurnView) -> list[dict[str, str]]:
         """Chat history: prompt and final answer of every finished turn before ``turn``."""
+        conversation = self.app.conversation
         messages: list[dict[str, str]] = []
-        for past in self.app.conversation.past:  # turns no longer on screen come first
-            if past.status == "done" and past.answer:
-                messages.append({"role": "user", "content": past.prompt})
-                messages.append({"role": "assistant", "content": past.answer})
-        for earlier in self.app.conversation.turns:
+        # turns no longer on screen come first; both kinds have prompt, status and answer
+        for earlier in (*conversation.past, *conversation.turns):
             if earlier is turn:
                 break
             if earlier.status == "done" and earlier.answer:

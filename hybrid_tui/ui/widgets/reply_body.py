@@ -65,8 +65,8 @@ class Look:
         secondary = colour("secondary", primary)
         accent = colour("accent", "#ffa62b")
         warning = colour("warning", "#ffa62b")
-        muted = colour("foreground-muted", "#808080") if "foreground-muted" in variables \
-            else colour("text-muted", "#808080")
+        muted = colour("foreground-muted" if "foreground-muted" in variables else "text-muted",
+                       "#808080")
         code_bg = colour("surface-darken-1", base.hex6)
         inline_bg = Color.parse(warning).blend(base, 0.82).hex6
         styles = {

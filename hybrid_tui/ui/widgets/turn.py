@@ -20,7 +20,6 @@ from textual.widgets import Static
 
 from hybrid_tui.events import Decision, Done, Failover, Fallback
 from hybrid_tui.ui.export import in_open_fence
-from hybrid_tui.ui.markdown_blocks import markdown_parser
 from hybrid_tui.ui.safe import sanitize
 from hybrid_tui.ui.widgets.reply_body import ReplyBody
 from hybrid_tui.ui.widgets.turn_text import (
@@ -39,7 +38,6 @@ __all__ = [
     "ReplyView",
     "TurnView",
     "fmt_ms",
-    "markdown_parser",
     "same_figures",
     "stats_content",
 ]
