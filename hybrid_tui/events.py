@@ -1,6 +1,7 @@
 """Events the router service emits for one submitted prompt, in order.
 
-A plain prompt: ``Decision``, ``Token``*, ``Done``.
+A plain prompt: ``Decision``, ``Token``*, ``Done`` (a thinking model: ``Thinking`` events
+before, and sometimes between, the ``Token`` events).
 Fallback before the first token: ``Decision``, ``Fallback``, ``Token``*, ``Done``.
 Failover mid-reply: ``Decision``, ``Token``*, ``Failover``, ``Token``*, ``Done`` (the whole
 text, both parts; ``failover_from`` names the backend that stopped).
@@ -52,6 +53,17 @@ class Token:
     """Reply text as it arrived (may be several model tokens coalesced)."""
 
     event: ClassVar[str] = "token"
+    text: str
+    backend: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Thinking:
+    """Reasoning text a thinking model streams before (or between) its answer: Ollama's
+    ``message.thinking``, ``reasoning_content``/``reasoning``, or ``<think>`` in content.
+    Never part of the answer, never sent back in the chat history."""
+
+    event: ClassVar[str] = "thinking"
     text: str
     backend: str = ""
 
@@ -153,7 +165,7 @@ class Error:
     partial: str = ""
 
 
-Event = Decision | Token | Fallback | Failover | Waiting | Escalation | Done | Error
+Event = Decision | Token | Thinking | Fallback | Failover | Waiting | Escalation | Done | Error
 
 
 def event_to_dict(ev: Event) -> dict[str, Any]:
