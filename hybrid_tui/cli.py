@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from hybrid_tui import __version__
 from hybrid_tui.errors import ConfigError, HybridError, UsageError
+from hybrid_tui.router.classify import COMPLEXITIES, TASK_TYPES
 
 PROG = "hybrid-tui"
 
@@ -43,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(parser, top=True)
     parser.add_argument("--demo", action="store_true",
                         help="open the UI against built-in simulated servers")
-    parser.add_argument("--resume", action="store_true", help="reopen the last session")
+    opening = parser.add_mutually_exclusive_group()
+    opening.add_argument("--resume", action="store_true", help="reopen the last chat")
+    opening.add_argument("--session", metavar="NAME",
+                         help="open the chat called NAME (a new one is made if there is none)")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -59,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="auto (default), a configured backend name, or a tier (fast, strong)")
     who.add_argument("--fast", action="store_true", help="force the fast tier")
     ask.add_argument("--context", metavar="FILE", action="append", default=[],
-                     help="add a text file as context (repeatable)")
+                     help="add a text file as context (repeatable; same as @FILE in the "
+                     "prompt)")
+    ask.add_argument("--task-type", metavar="T", choices=TASK_TYPES,
+                     help=f"skip the classifier's task type: one of {', '.join(TASK_TYPES)}")
+    ask.add_argument("--complexity", metavar="C", choices=COMPLEXITIES,
+                     help=f"skip the classifier's complexity: one of {', '.join(COMPLEXITIES)}")
     ask.add_argument("--json", action="store_true",
                      help="print every event as one JSON object per line, nothing else")
     ask.add_argument("--raw", action="store_true",
@@ -78,8 +87,33 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_config(models, top=False)
     _add_learning_commands(commands)
+    _add_chat_commands(commands)
     _add_tool_commands(commands)
     return parser
+
+
+def _add_chat_commands(commands: argparse._SubParsersAction) -> None:
+    """sessions and export: the chats the app keeps."""
+    raw = argparse.RawDescriptionHelpFormatter
+    sessions = commands.add_parser(
+        "sessions", help="list the chats (name, turns, last used, backends used)",
+        description="Every chat the app has kept, most recently used first: its name, how\n"
+        "many turns, when it was last used and which backends answered in it.\n"
+        "Open one with: hybrid-tui --session NAME.", epilog=_EPILOG, formatter_class=raw)
+    sessions.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_config(sessions, top=False)
+
+    export = commands.add_parser(
+        "export", help="write a chat as Markdown or JSON",
+        description="Write the chat called NAME (or with that id) to stdout or a file:\n"
+        "Markdown for reading, JSON (every turn record, with its schema number) for tools.",
+        epilog=_EPILOG, formatter_class=raw)
+    export.add_argument("name", metavar="NAME", help="the chat's name (see `sessions`)")
+    export.add_argument("--format", choices=("md", "json"), default="md",
+                        help="md (default) or json")
+    export.add_argument("-o", "--output", metavar="FILE",
+                        help="write to FILE (never over an existing one) instead of stdout")
+    _add_config(export, top=False)
 
 
 def _add_learning_commands(commands: argparse._SubParsersAction) -> None:
@@ -179,7 +213,7 @@ def _open_tui(args: argparse.Namespace) -> int:
         error(f"the terminal UI is not available ({exc.name} is missing); "
               f"the headless commands work: {PROG} ask --help")
         return 1
-    code = run_app(config=config, demo=args.demo, resume=args.resume)
+    code = run_app(config=config, demo=args.demo, resume=args.resume, session=args.session)
     return code if isinstance(code, int) else 0
 
 
@@ -204,6 +238,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         from hybrid_tui.cli_history import run_rate
 
         return run_rate(args)
+    if args.command == "sessions":
+        from hybrid_tui.cli_chats import run_sessions
+
+        return run_sessions(args)
+    if args.command == "export":
+        from hybrid_tui.cli_chats import run_export
+
+        return run_export(args)
     if args.command == "doctor":
         from hybrid_tui.cli_doctor import run_doctor
 

@@ -6,6 +6,10 @@ first token ("loading model…") and the marker where another backend took over 
 failed mid-way (the text on stdout stays one continuous reply). ``--json`` prints every event
 as one JSON line on stdout instead, and stderr carries only a final error.
 
+The events fold into the same session model as the TUI's (:mod:`hybrid_tui.session`), so a
+prompt's story (every fallback, failover and escalation) reads the same in both. A leading
+``@fast``/``@strong``/``@<backend>`` forces the prompt, ``@path`` attaches a file, as in the TUI.
+
 Exit 0 answered (also after a fallback or a failover), 1 no backend could answer or the reply
 failed mid-way with no backend left to continue it (the partial reply stays on stdout),
 2 usage or config error, 130 interrupted.
@@ -17,9 +21,9 @@ import argparse
 import asyncio
 import sys
 from contextlib import aclosing
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TextIO
 
+from hybrid_tui.attachments import parse_prompt, read_attachment, read_attachments
 from hybrid_tui.cli_output import (
     TerminalSanitizer,
     error,
@@ -33,23 +37,20 @@ from hybrid_tui.cli_output import (
 from hybrid_tui.config import RESERVED_NAMES, Config, load_config
 from hybrid_tui.errors import UsageError
 from hybrid_tui.events import (
-    Decision,
     Done,
     Error,
     Escalation,
     Event,
     Failover,
-    Fallback,
     Token,
     Waiting,
     event_to_dict,
 )
+from hybrid_tui.session import Attachment, Session, Turn, apply
 
 if TYPE_CHECKING:
     from hybrid_tui.router.service import RouterService
 
-#: a context file bigger than this is refused (it would not fit any local model's window)
-MAX_CONTEXT_BYTES = 8_000_000
 
 
 def read_prompt(words: list[str], stdin: BinaryIO | None = None) -> str:
@@ -71,21 +72,9 @@ def read_prompt(words: list[str], stdin: BinaryIO | None = None) -> str:
 
 
 def read_context(name: str) -> tuple[str, str]:
-    """A ``--context`` file as ``(label, text)``; missing, unreadable or binary -> UsageError."""
-    path = Path(name).expanduser()
-    try:
-        if path.is_dir():
-            raise UsageError(f"context file {name}: is a directory")
-        if path.stat().st_size > MAX_CONTEXT_BYTES:
-            raise UsageError(f"context file {name}: larger than {MAX_CONTEXT_BYTES:,} bytes")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"context file {name}: not found") from None
-    except OSError as exc:
-        raise UsageError(f"context file {name}: cannot read it ({exc.strerror or exc})") from None
-    if b"\x00" in data[:8192]:
-        raise UsageError(f"context file {name}: looks binary, not text")
-    return name, data.decode("utf-8", errors="replace")
+    """A ``--context`` file as ``(label, text)``; missing, unreadable, too big or binary ->
+    UsageError (the same checks as ``@path`` in a prompt)."""
+    return read_attachment(name, what="context file").as_context()
 
 
 def resolve_force(config: Config, backend: str | None, fast: bool) -> str | None:
@@ -107,49 +96,54 @@ def resolve_force(config: Config, backend: str | None, fast: bool) -> str | None
 
 
 class AskRenderer:
-    """Turns router events into output, and knows the exit code when the stream ends."""
+    """Folds router events into a one-turn session and prints them; knows the exit code
+    when the stream ends."""
 
-    def __init__(self, out: TextIO, *, raw: bool = False, as_json: bool = False) -> None:
+    def __init__(self, out: TextIO, *, raw: bool = False, as_json: bool = False,
+                 turn: Turn | None = None) -> None:
         self.out = out
         self.as_json = as_json
         self.sanitizer = None if raw else TerminalSanitizer()
-        self.decision: Decision | None = None
-        self.fallback: Fallback | None = None
-        self.escalation: Escalation | None = None
-        self.failovers: list[Failover] = []
-        self.done: Done | None = None
-        self.error: Error | None = None
+        self.session = Session(name="ask")
+        if turn is None:
+            turn = self.session.new_turn("")
+        else:
+            self.session.turns.append(turn)
+        self.turn = turn
+        self.session.start(turn)
         self._at_line_start = True
+
+    @property
+    def done(self) -> Done | None:
+        reply = self.turn.current
+        return reply.done if reply is not None else None
+
+    @property
+    def failovers(self) -> list[Failover]:
+        return self.turn.failovers
 
     def handle(self, ev: Event) -> None:
         if self.as_json:
             write_json_line(event_to_dict(ev), self.out)
+        apply(self.session, ev)
         if isinstance(ev, Token):
             if not self.as_json:
                 self._write(ev.text)
-        elif isinstance(ev, Decision):
-            self.decision = ev
-        elif isinstance(ev, Fallback):
-            self.fallback = ev
         elif isinstance(ev, Failover):
-            self.failovers.append(ev)
             if not self.as_json:
                 self._note(failover_line(ev), "yellow")
         elif isinstance(ev, Waiting):
             if not self.as_json:
                 self._note(waiting_line(ev), "dim")
         elif isinstance(ev, Escalation):
-            self.escalation = ev
             if not self.as_json:
                 self.end_line()
                 message(f"escalating to {ev.to_backend}: {ev.reason}", style="yellow")
         elif isinstance(ev, Done):
-            self.done = ev
             self.end_line()
             if self.sanitizer is not None:  # a sequence left open must not eat the next reply
                 self.sanitizer = TerminalSanitizer()
         elif isinstance(ev, Error):
-            self.error = ev
             self.end_line()
 
     def _write(self, text: str) -> None:
@@ -177,14 +171,17 @@ class AskRenderer:
 
     def finish(self) -> int:
         """Print the summary (or the error) on stderr and return the exit code."""
-        if self.error is not None:
-            error(self.error.message)
-        elif self.done is not None and not self.as_json:
-            message(summary_line(self.done, self.decision, fallback=self.fallback,
-                                 escalation=self.escalation), style="dim")
-        elif self.done is None:
+        turn = self.turn
+        done = self.done
+        if turn.status == "failed" and turn.error:
+            error(turn.error)
+        elif done is not None and not self.as_json:
+            escalation = next((r.escalation for r in turn.replies if r.escalation), None)
+            message(summary_line(done, turn.decision, fallback=turn.fallback,
+                                 escalation=escalation), style="dim")
+        elif done is None:
             error("the reply ended without an answer or an error")
-        return 0 if self.done is not None else 1
+        return 0 if done is not None and turn.status == "done" else 1
 
 
 def _shared_terminal(out: TextIO) -> bool:
@@ -194,34 +191,52 @@ def _shared_terminal(out: TextIO) -> bool:
         return False
 
 
-async def stream_reply(service: RouterService, renderer: AskRenderer, prompt: str,
-                       context: list[tuple[str, str]], force: str | None) -> None:
-    """Feed every event of one prompt to ``renderer``; cancelling closes the stream."""
-    async with aclosing(service.submit(prompt, context=context, force=force)) as events:
+async def stream_reply(service: RouterService, renderer: AskRenderer, *,
+                       task_type: str | None = None, complexity: str | None = None) -> None:
+    """Feed every event of the renderer's turn to it; cancelling closes the stream."""
+    turn = renderer.turn
+    stream = service.submit(turn.prompt, context=[a.as_context() for a in turn.attachments],
+                            force=turn.force, task_type=task_type, complexity=complexity)
+    async with aclosing(stream) as events:
         async for ev in events:
             renderer.handle(ev)
 
 
-async def _ask(config: Config, renderer: AskRenderer, prompt: str,
-               context: list[tuple[str, str]], force: str | None) -> None:
+async def _ask(config: Config, renderer: AskRenderer, args: argparse.Namespace) -> None:
     from hybrid_tui.router.service import RouterService
 
     async with RouterService(config, poll=False) as service:
-        await stream_reply(service, renderer, prompt, context, force)
+        await stream_reply(service, renderer, task_type=args.task_type,
+                           complexity=args.complexity)
+
+
+def ask_turn(config: Config, typed: str, args: argparse.Namespace) -> Turn:
+    """The prompt as a turn: ``@backend`` and ``@path`` taken apart as in the TUI, the
+    ``--context`` files attached, ``--backend``/``--fast`` applied (a leading ``@backend``
+    wins, as it names this very prompt)."""
+    parsed = parse_prompt(typed, [b.name for b in config.enabled_backends()])
+    if not parsed.text.strip():
+        raise UsageError("the prompt is empty after the @-words; nothing was sent")
+    context: list[Attachment] = [read_attachment(n, what="context file")
+                                 for n in args.context or ()]
+    attachments = (*context, *read_attachments(parsed.paths))
+    force = resolve_force(config, args.backend, args.fast)
+    source = "prefix" if parsed.force else ("cli" if force else None)
+    return Turn(1, parsed.text, force=parsed.force or force, force_source=source,
+                attachments=attachments)
 
 
 def run_ask(args: argparse.Namespace) -> int:
     """The ``ask`` command: validate everything, then stream one reply."""
-    prompt = read_prompt(args.prompt)
-    context = [read_context(name) for name in args.context or ()]
+    typed = read_prompt(args.prompt)
     config = load_config(args.config)
-    force = resolve_force(config, args.backend, args.fast)
+    turn = ask_turn(config, typed, args)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # a non-UTF-8 terminal gets '?', not a crash
     quiet_logging()
-    renderer = AskRenderer(sys.stdout, raw=args.raw, as_json=args.json)
+    renderer = AskRenderer(sys.stdout, raw=args.raw, as_json=args.json, turn=turn)
     try:
-        asyncio.run(_ask(config, renderer, prompt, context, force))
+        asyncio.run(_ask(config, renderer, args))
     except KeyboardInterrupt:
         renderer.end_line()
         message("interrupted; the reply above is incomplete", style="yellow")

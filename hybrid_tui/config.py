@@ -95,6 +95,8 @@ class UIConfig:
     """The terminal UI (``ui:``)."""
 
     theme: str = "hybrid-dark"
+    #: action name -> key, over the defaults in ``hybrid_tui.keymap.ACTIONS``
+    keys: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,9 +391,27 @@ class _Validator:
             timeout=self.number(h, "timeout", "health", hd.timeout, positive=True),
         )
         u = self.section(data, "ui", None, _UI_KEYS)
-        ui = UIConfig(theme=self.string(u, "theme", "ui", UIConfig().theme))
+        ui = UIConfig(theme=self.string(u, "theme", "ui", UIConfig().theme),
+                      keys=self.keymap(u))
         config = Config(routing=routing, backends=backends, health=health, ui=ui, source=source)
         return _apply_ollama_host(config, self.env, explicit=explicit)
+
+    def keymap(self, u: dict) -> dict[str, str]:
+        """``ui.keys``: action name -> key; an unknown action or a bad key name is an error."""
+        from hybrid_tui.keymap import keymap_problems
+
+        keys = u.get("keys")
+        if keys is None:
+            return {}
+        if not isinstance(keys, dict):
+            raise self.fail("ui.keys", f"expected a mapping of action to key, got "
+                            f"{_describe(keys)}", _line(u, "keys"))
+        problems = keymap_problems(keys)
+        if problems:
+            name = next(iter(keys)) if len(keys) == 1 else None
+            raise self.fail(f"ui.keys.{name}" if name else "ui.keys", problems[0],
+                            _line(u, "keys"))
+        return {str(k): str(v) for k, v in keys.items()}
 
     def routing(self, data: dict, backends: dict[str, BackendConfig]) -> RoutingConfig:
         r = self.section(data, "routing", None, _ROUTING_KEYS)

@@ -24,7 +24,7 @@ from typing import Any
 
 from hybrid_tui import locations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: columns added after version 1, with their types (added in place to an older file)
 _OUTCOME_COLUMNS_V2 = (
@@ -37,6 +37,12 @@ _OUTCOME_COLUMNS_V2 = (
     ("forced", "INTEGER NOT NULL DEFAULT 0"),
     ("code_check", "TEXT"),
     ("feedback", "INTEGER"),
+)
+#: columns the sessions table gained with several named chats (version 3)
+_SESSION_COLUMNS_V3 = (
+    ("name", "TEXT NOT NULL DEFAULT ''"),
+    ("updated", "REAL"),
+    ("settings", "TEXT NOT NULL DEFAULT '{}'"),
 )
 #: the verdict that counts: the user's rating when there is one, else the automatic one
 EFFECTIVE_SUCCESS = "CASE WHEN feedback IS NULL THEN success ELSE feedback > 0 END"
@@ -259,19 +265,90 @@ class Store:
 
     # -- transcripts -----------------------------------------------------------------------
 
-    def new_session(self, title: str = "") -> int:
-        """Start a session; returns its id."""
+    def new_session(self, name: str = "", settings: dict[str, Any] | None = None) -> int:
+        """Start a session (a chat) named ``name`` ("chat-<id>" when empty); returns its id.
+        A name already taken is a ValueError."""
+        now = time.time()
         with self._lock, self._db() as db:
+            if name and self._session_named(db, name) is not None:
+                raise ValueError(f"a chat named {name!r} already exists")
             cur = db.execute(
-                "INSERT INTO sessions (created, title) VALUES (?, ?)", (time.time(), title)
+                "INSERT INTO sessions (created, updated, name, settings) VALUES (?, ?, ?, ?)",
+                (now, now, name, json.dumps(settings or {})),
             )
-            return int(cur.lastrowid or 0)
+            session_id = int(cur.lastrowid or 0)
+            if not name:
+                db.execute("UPDATE sessions SET name = ? WHERE id = ?",
+                           (f"chat-{session_id}", session_id))
+            return session_id
+
+    @staticmethod
+    def _session_named(db: sqlite3.Connection, name: str) -> int | None:
+        row = db.execute("SELECT id FROM sessions WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else None
+
+    def session_named(self, name: str) -> int | None:
+        """The id of the chat called ``name``, or None."""
+        with self._lock:
+            return self._session_named(self._db(), name)
 
     def last_session_id(self) -> int | None:
-        """The most recent session, or None when there is none."""
+        """The chat used most recently, or None when there is none."""
         with self._lock:
-            row = self._db().execute("SELECT MAX(id) FROM sessions").fetchone()
-            return int(row[0]) if row and row[0] is not None else None
+            row = self._db().execute(
+                "SELECT id FROM sessions ORDER BY COALESCE(updated, created) DESC, id DESC"
+                " LIMIT 1"
+            ).fetchone()
+            return int(row[0]) if row else None
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Every chat, most recently used first: id, name, created, updated, settings (a
+        dict), turns (a count) and backends (those that answered, in first-use order)."""
+        with self._lock:
+            rows = self._db().execute(
+                "SELECT s.id, s.name, s.created, COALESCE(s.updated, s.created) AS updated,"
+                " s.settings, (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id) AS turns"
+                " FROM sessions s ORDER BY updated DESC, s.id DESC"
+            ).fetchall()
+            used = self._db().execute(
+                "SELECT session_id, backend FROM turns WHERE backend != ''"
+                " GROUP BY session_id, backend ORDER BY MIN(id)"
+            ).fetchall()
+        backends: dict[int, list[str]] = {}
+        for session_id, backend in used:
+            backends.setdefault(session_id, []).append(backend)
+        out = []
+        for row in rows:
+            item = dict(row)
+            item["settings"] = _json_dict(item["settings"])
+            item["backends"] = backends.get(item["id"], [])
+            out.append(item)
+        return out
+
+    def session_info(self, session_id: int) -> dict[str, Any] | None:
+        """One chat as in :meth:`sessions`, or None."""
+        return next((s for s in self.sessions() if s["id"] == session_id), None)
+
+    def update_session(
+        self, session_id: int, *, name: str | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        """Rename a chat and/or replace its settings; a name already taken is a ValueError."""
+        with self._lock, self._db() as db:
+            if name is not None:
+                other = self._session_named(db, name)
+                if other is not None and other != session_id:
+                    raise ValueError(f"a chat named {name!r} already exists")
+                db.execute("UPDATE sessions SET name = ? WHERE id = ?", (name, session_id))
+            if settings is not None:
+                db.execute("UPDATE sessions SET settings = ? WHERE id = ?",
+                           (json.dumps(settings), session_id))
+
+    def delete_session(self, session_id: int) -> None:
+        """Delete a chat and its turns."""
+        with self._lock, self._db() as db:
+            db.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
+            db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
 
     def save_turn(
         self,
@@ -299,12 +376,14 @@ class Store:
                     (now, prompt, reply, backend, model, status, meta_json, turn_id, session_id),
                 )
                 if cur.rowcount:
+                    db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (now, session_id))
                     return turn_id
             cur = db.execute(
                 "INSERT INTO turns (id, session_id, created, updated, prompt, reply, backend,"
                 " model, status, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (turn_id, session_id, now, now, prompt, reply, backend, model, status, meta_json),
             )
+            db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (now, session_id))
             return int(cur.lastrowid or 0)
 
     def load_session(self, session_id: int) -> list[dict[str, Any]]:
@@ -322,6 +401,14 @@ class Store:
         return turns
 
 
+def _json_dict(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 _COUNTS = frozenset(
     {"replies", "successes", "rated_up", "rated_down", "escalated", "failed", "cancelled",
      "code_failed"}
@@ -330,10 +417,17 @@ _COUNTS = frozenset(
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring a file made by an older version up to date (columns are only ever added)."""
-    have = {row[1] for row in conn.execute("PRAGMA table_info(outcomes)")}
-    for name, kind in _OUTCOME_COLUMNS_V2:
-        if name not in have:
-            conn.execute(f"ALTER TABLE outcomes ADD COLUMN {name} {kind}")
+    for table, columns in (("outcomes", _OUTCOME_COLUMNS_V2), ("sessions", _SESSION_COLUMNS_V3)):
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns:
+            if name not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    # sessions from before names: "chat-<id>", last used when their newest turn was saved
+    conn.execute("UPDATE sessions SET name = 'chat-' || id WHERE name = ''")
+    conn.execute(
+        "UPDATE sessions SET updated = COALESCE((SELECT MAX(t.updated) FROM turns t"
+        " WHERE t.session_id = sessions.id), created) WHERE updated IS NULL"
+    )
 
 
 #: the name the router service contract uses

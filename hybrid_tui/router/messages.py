@@ -54,11 +54,13 @@ def build_messages(
     if system and not (history and history[0].get("role") == "system"):
         messages.append({"role": "system", "content": system})
     messages.extend({"role": m["role"], "content": as_text(m["content"])} for m in history)
-    content = prompt
-    if context:
-        content = f"{context_block(context)}\n{prompt}"
-    messages.append({"role": "user", "content": as_text(content)})
+    messages.append({"role": "user", "content": as_text(user_content(prompt, context))})
     return messages
+
+
+def user_content(prompt: str, context: Sequence[tuple[str, str]] = ()) -> str:
+    """The user message: context files as labelled fenced blocks, then the prompt."""
+    return f"{context_block(context)}\n{prompt}" if context else prompt
 
 
 def continuation(messages: Sequence[Message], partial: str) -> list[Message]:

@@ -84,7 +84,7 @@ from hybrid_tui.router.attempt import (
     Reply,
     stream_attempt,
 )
-from hybrid_tui.router.classify import Classification, classify
+from hybrid_tui.router.classify import COMPLEXITIES, TASK_TYPES, Classification, classify
 from hybrid_tui.router.context_window import fit_for
 from hybrid_tui.router.decide import Candidate, Choice, check_force
 from hybrid_tui.router.learn import Learner
@@ -225,10 +225,15 @@ class RouterService:
         return out
 
     def route(
-        self, prompt: str, context: Sequence[tuple[str, str]] = (), force: str | None = None
+        self, prompt: str, context: Sequence[tuple[str, str]] = (), force: str | None = None,
+        *, task_type: str | None = None, complexity: str | None = None,
     ) -> tuple[Classification, Choice]:
-        """The classification and decision for ``prompt``, without sending anything."""
+        """The classification and decision for ``prompt``, without sending anything.
+        ``task_type``/``complexity`` replace the classifier's verdict (``ask --task-type``)."""
         cls = classify(prompt, context)
+        if task_type or complexity:
+            cls = replace(cls, task_type=task_type or cls.task_type,
+                          complexity=complexity or cls.complexity)
         return cls, self._choose(cls, self.candidates(), force=_normal_force(force))
 
     def _choose(
@@ -264,18 +269,29 @@ class RouterService:
         context: Sequence[tuple[str, str]] = (),
         history: Sequence[Message] = (),
         force: str | None = None,
+        *,
+        task_type: str | None = None,
+        complexity: str | None = None,
     ) -> AsyncIterator[Event]:
         """Stream the events for one prompt (see :mod:`hybrid_tui.events`).
 
+        ``task_type``/``complexity`` override the classifier (the decision says so).
         Raises :class:`~hybrid_tui.errors.UsageError` at once when ``force`` names no
-        enabled backend or tier, or when the prompt is empty (nothing is sent then).
-        Closing the returned iterator closes the HTTP stream.
+        enabled backend or tier, when an override is not a known task type or complexity,
+        or when the prompt is empty (nothing is sent then). Closing the returned iterator
+        closes the HTTP stream.
         """
         if not prompt.strip():
             raise UsageError("the prompt is empty; nothing was sent")
+        if task_type is not None and task_type not in TASK_TYPES:
+            raise UsageError(f"unknown task type {task_type!r} (one of {', '.join(TASK_TYPES)})")
+        if complexity is not None and complexity not in COMPLEXITIES:
+            raise UsageError(f"unknown complexity {complexity!r} (one of "
+                             f"{', '.join(COMPLEXITIES)})")
         force = _normal_force(force)
         check_force(force, self.candidates())
-        return self._run(prompt, tuple(context), tuple(history), force)
+        return self._run(prompt, tuple(context), tuple(history), force,
+                         (task_type, complexity))
 
     async def _run(
         self,
@@ -283,9 +299,12 @@ class RouterService:
         context: tuple[tuple[str, str], ...],
         history: tuple[Message, ...],
         force: str | None,
+        override: tuple[str | None, str | None] = (None, None),
     ) -> AsyncIterator[Event]:
         submitted = time.perf_counter()
-        cls, choice = self.route(prompt, context, force)
+        task_type, complexity = override
+        cls, choice = self.route(prompt, context, force, task_type=task_type,
+                                 complexity=complexity)
         name = choice.backend
         model, problem = await self._model_for(name)
         messages = build_messages(prompt, context, history)
@@ -295,9 +314,12 @@ class RouterService:
             model=model or "",
             task_type=cls.task_type,
             complexity=cls.complexity,
-            reason=choice.reason,
+            reason=_override_note(override) + choice.reason,
             forced=choice.forced,
-            signals={**choice.signals, "context": fit.signal()},
+            signals={**choice.signals, "context": fit.signal(),
+                     **({"classifier_override": {"task_type": task_type,
+                                                 "complexity": complexity}}
+                        if task_type or complexity else {})},
             history_dropped=fit.dropped,
         )
         turn = _Turn(cls, decision.id, choice.forced)
@@ -579,6 +601,14 @@ class RouterService:
 def _failure_kind(exc: BackendError) -> str:
     """The health monitor's word for a failure: how a connect failed, else the error kind."""
     return exc.reason if isinstance(exc, BackendUnavailable) else exc.kind
+
+
+def _override_note(override: tuple[str | None, str | None]) -> str:
+    task_type, complexity = override
+    said = [f"task type {task_type}" if task_type else "",
+            f"complexity {complexity}" if complexity else ""]
+    said = [s for s in said if s]
+    return f"{' and '.join(said)} given by the caller; " if said else ""
 
 
 def _normal_force(force: str | None) -> str | None:

@@ -1,8 +1,10 @@
-"""The full-screen app: a thin view over the shared :class:`RouterService`.
+"""The full-screen app: a thin view over the shared router service and the chats as data.
 
-Layout: header; the "nothing is up" banner; the conversation with the prompt and the
-forced-backend control under it; the health sidebar on the right; the routing log across
-the bottom; the footer. Prompt running lives in :mod:`hybrid_tui.ui.runner`.
+Layout: header; the "nothing is up" banner; the conversation (a view of the current chat,
+:class:`~hybrid_tui.session.Session`) with the prompt and the backend control under it; the
+health sidebar on the right; the routing log across the bottom; the footer. Prompt running
+lives in :mod:`hybrid_tui.ui.runner`; keys, palette entries and help come from
+:mod:`hybrid_tui.keymap`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -22,14 +25,24 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from hybrid_tui import locations
+from hybrid_tui.attachments import (
+    AttachmentError,
+    complete_path,
+    parse_prompt,
+    read_attachments,
+)
+from hybrid_tui.chats import open_chat
 from hybrid_tui.config import Config
+from hybrid_tui.errors import HybridError
+from hybrid_tui.keymap import ACTIONS
+from hybrid_tui.session import Session, Turn
 from hybrid_tui.ui import gcpause, prefs
 from hybrid_tui.ui.actions import SessionActions
 from hybrid_tui.ui.commands import HybridCommands
 from hybrid_tui.ui.gcpause import GCPause
 from hybrid_tui.ui.guard import guarded, log_to_file, report
-from hybrid_tui.ui.persist import FLUSH_EVERY, TranscriptWriter
-from hybrid_tui.ui.runner import TurnRunner, restore_turn, turn_record
+from hybrid_tui.ui.persist import FLUSH_EVERY, SessionWriter
+from hybrid_tui.ui.runner import TurnRunner
 from hybrid_tui.ui.screens.decision import DecisionScreen
 from hybrid_tui.ui.screens.help import HelpScreen
 from hybrid_tui.ui.themes import DEFAULT_THEME, load_themes
@@ -47,6 +60,22 @@ IDLE_HINT = Content.styled(
     "Enter send · ctrl+j new line · ↑↓ earlier prompts · esc stop · ctrl+p commands",
     "$text-muted",
 )
+
+
+class Service(Protocol):
+    """What the app needs of the router service (:class:`RouterService` is one)."""
+
+    config: Config
+    health: Any
+
+    async def start(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    def submit(self, prompt: str, context: Any = (), history: Any = (),
+               force: str | None = None) -> Any: ...
+
+    def rate(self, positive: bool, reply_id: int | None = None) -> str: ...
 
 
 def default_service(config: Config, store: Any) -> Any:
@@ -67,16 +96,12 @@ class HybridApp(SessionActions, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "hybrid-tui"
     COMMANDS = App.COMMANDS | {HybridCommands}
+    #: from the one action table; ``ui.keys`` rebinds them by name (``set_keymap``)
     BINDINGS = [
-        Binding("escape", "cancel", "Stop reply"),
-        Binding("ctrl+b", "cycle_force", "Backend", priority=True),
-        Binding("ctrl+r", "refresh_health", "Refresh", priority=True),
-        Binding("ctrl+l", "toggle_log", "Log", priority=True),
-        Binding("ctrl+e", "export_log", "Export log", priority=True),
-        Binding("ctrl+s", "toggle_sidebar", "Sidebar", priority=True),
-        Binding("plus", "rate(True)", "Good reply", key_display="+"),
-        Binding("minus", "rate(False)", "Bad reply", key_display="-"),
-        Binding("f1", "help", "Help"),
+        Binding(a.key, a.action, a.footer or a.title, show=bool(a.footer),
+                priority=a.priority, id=a.name,
+                key_display={"plus": "+", "minus": "-"}.get(a.key))
+        for a in ACTIONS
     ]
 
     banner: DownBanner
@@ -96,6 +121,8 @@ class HybridApp(SessionActions, App[int]):
         store: Any = _OWN,
         demo: bool = False,
         resume: bool = False,
+        session_name: str | None = None,
+        cwd: Path | None = None,
         clock: Callable[[], float] = time.time,
         figures: Figures = same_figures,
         freeze_startup: bool = False,
@@ -112,14 +139,19 @@ class HybridApp(SessionActions, App[int]):
         self.store: Any | None = None
         self.demo = demo
         self.resume = resume
+        self.session_name = session_name
+        #: where ``@path`` files are found and completed
+        self.cwd = cwd or Path.cwd()
         self.clock = clock
         self.figures = figures
         self.runner = TurnRunner(self)
         self.gc_pause = GCPause(lambda delay, callback: self.set_timer(delay, callback))
         self._freeze_startup = freeze_startup
-        self.writer = TranscriptWriter(None, None)
-        self._resume_records: list[dict[str, Any]] = []
-        self._turns = 0
+        self.writer = SessionWriter(None)
+        #: the chat on screen
+        self.session = Session(name="chat")
+        #: chats loaded this run, by store id (a prompt may still run in one not shown)
+        self._open_chats: dict[int, Session] = {}
         self._seen_status: dict[str, str] = {}
         self._theme_names: list[str] = []
         self.ui_state = prefs.UIState()
@@ -127,6 +159,8 @@ class HybridApp(SessionActions, App[int]):
         self.notices: list[str] = []
         if demo:
             self.sub_title = "DEMO · simulated LM Studio + Ollama on loopback"
+        if config.ui.keys:
+            self.set_keymap(config.ui.keys)
 
     def notify(self, message: str, *, title: str = "", **kwargs: Any) -> None:  # type: ignore[override]
         """Show a notification and keep it in :attr:`notices`."""
@@ -149,13 +183,12 @@ class HybridApp(SessionActions, App[int]):
         backends = self.backends
         interval = self.config.health.interval
         self.banner = DownBanner(backends, interval, id="banner")
-        self.conversation = Conversation(
-            id="conversation",
-            restore=lambda view, record: restore_turn(view, record, self.figures),
-        )
+        self.conversation = Conversation(id="conversation", figures=self.figures)
         self.prompt_input = PromptInput(id="prompt")
         self.force_toggle = ForceToggle([b.name for b in backends], id="force")
         self.hint = Static(IDLE_HINT, id="hint")
+        self.below = Static(Content.styled("▼ new text below · ctrl+end follows the reply",
+                                           "bold $text-accent"), id="below")
         self.sidebar = HealthSidebar(
             [(b.name, b.endpoint, b.kind, b.tier) for b in backends],
             interval=interval, clock=self.clock, figures=self.figures,
@@ -167,6 +200,7 @@ class HybridApp(SessionActions, App[int]):
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 yield self.conversation
+                yield self.below
                 with Horizontal(id="composer"):
                     yield self.prompt_input
                     yield self.force_toggle
@@ -180,10 +214,8 @@ class HybridApp(SessionActions, App[int]):
     @guarded
     async def on_mount(self) -> None:
         self._setup_themes()
-        default = self.config.routing.default_provider
-        if default in self.force_choices:
-            self.force_toggle.value = default
         self._open_store()
+        self.prompt_input.completer = lambda partial: complete_path(partial, cwd=self.cwd)
         if self.service is None:
             self.service = self._make_service()
         if self.service is not None:
@@ -195,8 +227,9 @@ class HybridApp(SessionActions, App[int]):
                                 exit_on_error=False)
         self.set_interval(1.0, self._tick, name="health-clock")
         self.set_interval(FLUSH_EVERY, self.flush_transcript, name="transcript")
-        if self.resume:
-            await self._restore()
+        self.set_interval(0.25, self.update_follow, name="follow")
+        self.below.display = False
+        await self.show_chat(self.session, opened=True)
         self.prompt_input.focus()
         if self._freeze_startup:
             self.call_after_refresh(gcpause.freeze_startup)
@@ -225,29 +258,46 @@ class HybridApp(SessionActions, App[int]):
                 path = locations.data_dir() / "demo.sqlite3" if self.demo else None
                 store = Store(path)
             except Exception as exc:
-                self.notify(f"Transcripts are not saved: {exc}", severity="warning",
-                            markup=False)
+                self.notify(f"Chats are not saved: {exc}", severity="warning", markup=False)
                 store = None
         self.store = store
-        self.writer, self._resume_records = TranscriptWriter.open(store, resume=self.resume)
-        if self.writer.failed:
-            self.notify(self.writer.failed, severity="warning", markup=False)
+        self.writer = SessionWriter(store, self._saving_report)
+        if store is None:
+            return
+        try:
+            self.session = open_chat(store, name=self.session_name, resume=self.resume)
+        except Exception as exc:  # sqlite3 and OS errors alike: report, keep going unsaved
+            self.notify(f"Chats are not saved: {exc}", severity="warning", markup=False)
+            self.writer = SessionWriter(None)
+        default = self.config.routing.default_provider
+        if default != "auto" and self.session.pin is None and not self.session.turns:
+            self.session.pin = default
 
-    async def _restore(self) -> None:
-        records = self._resume_records
-        for record in records:
-            meta = record.get("meta") or {}
-            self._turns = max(self._turns + 1, int(meta.get("number") or 0))
-            turn = TurnView(record.get("prompt", ""), force=meta.get("force"),
-                            stamp=str(meta.get("stamp", "")), number=self._turns)
-            await self.conversation.add_turn(turn)
-            await restore_turn(turn, record, self.figures)
-            self.prompt_input.remember(turn.prompt)
-        self.prompt_input.can_rate = self.last_finished_reply() is not None
-        if records:
-            self.notify(f"Resumed the last session: {len(records)} turns.", markup=False)
+    def _saving_report(self, problem: str | None) -> None:
+        """Saving fell behind (kept and retried) or caught up again."""
+        if problem is not None:
+            self.notify(problem, title="Saving", severity="warning", markup=False, timeout=15)
         else:
-            self.notify("No earlier session to resume; starting a new one.", markup=False)
+            self.notify("Saving works again; every turn is saved.", title="Saving",
+                        markup=False)
+        self.update_hint()
+
+    async def show_chat(self, session: Session, *, opened: bool = False) -> None:
+        """Put ``session`` on screen (its newest turns), with its backend choice."""
+        self.session = session
+        if session.id is not None:
+            self._open_chats[session.id] = session
+        await self.conversation.show_session(session)
+        self.prompt_input.can_rate = self.last_finished_reply() is not None
+        self.prompt_input.sent = [t.prompt for t in session.turns][-200:]
+        self.show_force()
+        self.title = f"hybrid-tui · {session.name}" if session.name else "hybrid-tui"
+        if opened and (self.resume or self.session_name):
+            count = len(session.turns)
+            if count:
+                self.notify(f"Opened chat {session.name!r}: {count} turns.", markup=False)
+            elif self.resume:
+                self.notify("No earlier chat to resume; starting a new one.", markup=False)
 
     async def on_unmount(self) -> None:
         if self.service is not None:
@@ -308,8 +358,7 @@ class HybridApp(SessionActions, App[int]):
 
     def _theme_changed(self, theme: Theme) -> None:
         self.routing_log.restyle()
-        for turn in self.conversation.turns:
-            turn.paint()
+        self.conversation.restyle()
         if theme.name == self.ui_state.theme:
             return
         self.ui_state = prefs.UIState(theme=theme.name, config_theme=self.config.ui.theme)
@@ -356,6 +405,19 @@ class HybridApp(SessionActions, App[int]):
             self.prompt_input.insert(event.character)
             event.stop()
 
+    @on(PromptInput.Completions)
+    def _completions(self, event: PromptInput.Completions) -> None:
+        options = event.options
+        if not options:
+            self.update_hint(Content.styled(f"No file starts with {event.word!r} here.",
+                                            "$text-warning"))
+        elif len(options) > 1:
+            shown = "  ".join(options[:12]) + ("  …" if len(options) > 12 else "")
+            self.update_hint(Content.assemble((f"{len(options)} match: ", "$text-muted"),
+                                              shown))
+        else:
+            self.update_hint(Content.styled(f"@{options[0]}", "$text-accent"))
+
     @on(PromptInput.Submitted)
     @guarded
     async def _submitted(self, event: PromptInput.Submitted) -> None:
@@ -363,32 +425,56 @@ class HybridApp(SessionActions, App[int]):
             self.update_hint(Content.styled("Type a prompt first — nothing was sent.",
                                             "$text-warning"))
             return
+        try:
+            await self.send(event.text)
+        except HybridError as exc:  # a bad @file or @backend: the prompt stays as typed
+            self.update_hint(Content.styled(str(exc), "$text-error"))
+            self.notify(str(exc), title="Not sent", severity="error", markup=False)
+            return
         self.prompt_input.remember(event.text)
         self.prompt_input.clear()
-        await self.send(event.text)
 
     async def send(self, text: str, force: str | None = None) -> TurnView:
-        """Queue ``text`` (forced to ``force``, else the control's value) and show it."""
-        self._turns += 1
-        turn = TurnView(
-            text,
-            force=force if force is not None else self.force_toggle.force,
+        """Queue ``text`` in the current chat and show it. A leading ``@backend`` forces
+        this prompt, ``@path`` attaches files; ``force`` (tests, scripts) forces it too,
+        else the chat's one-prompt choice or pin applies. Raises :class:`HybridError` for a
+        file that cannot be attached or a prompt left empty (nothing is sent then). Returns
+        the turn's view (its model is ``view.turn``)."""
+        parsed = parse_prompt(text, [b.name for b in self.backends], cwd=self.cwd)
+        if not parsed.text.strip():
+            raise AttachmentError("the prompt is empty after the @-words; nothing was sent")
+        attachments = read_attachments(parsed.paths, cwd=self.cwd)
+        source = "prefix" if parsed.force else ("cli" if force else None)
+        session = self.session
+        turn = session.new_turn(
+            parsed.text,
             stamp=time.strftime("%H:%M:%S", time.localtime(self.clock())),
-            number=self._turns,
+            force=parsed.force or force,
+            force_source=source,
+            attachments=attachments,
         )
-        await self.conversation.add_turn(turn)
-        self.persist(turn)
-        self.runner.enqueue(turn)
+        view = await self.conversation.add_turn(turn)
+        self.show_force()
+        self.persist(session, turn)
+        self.runner.enqueue(session, turn)
         await self.flush_transcript()  # the prompt is on disk before any reply arrives
-        return turn
+        return view
 
-    def persist(self, turn: TurnView) -> None:
-        self.writer.mark(turn.number, lambda: turn_record(turn))
+    def persist(self, session: Session, turn: Turn) -> None:
+        self.writer.mark(session, turn)
 
     async def flush_transcript(self) -> None:
-        problem = await self.writer.flush()
-        if problem:
-            self.notify(problem, severity="warning", markup=False)
+        await self.writer.flush()
+
+    def turn_ended(self, session: Session, turn: Turn) -> None:
+        """A prompt finished (however it ended)."""
+        if session is self.session:
+            self.prompt_input.can_rate = self.last_finished_reply() is not None
+
+    def show_force(self) -> None:
+        """The prompt bar says what the next prompt goes to, and for how long."""
+        force, source = self.session.in_force
+        self.force_toggle.show(force, source)
 
     def update_hint(self, message: Content | None = None) -> None:
         """The line under the prompt: a transient message, or what is running/queued."""
@@ -396,12 +482,16 @@ class HybridApp(SessionActions, App[int]):
             running, queued = self.runner.running, len(self.runner.queue)
             if running is None:
                 message = IDLE_HINT
+                if self.writer.failed:
+                    message = Content.styled(f"⚠ {self.writer.failed}", "$text-warning")
             else:
                 parts: list[str | tuple[str, str]] = [
-                    ("● ", "$text-accent"), f"answering prompt {running.number}"]
-                reply = running.current
-                if reply is not None and reply.wait_state is not None:
-                    parts += [" · ", (f"{reply.backend}: {reply.wait_state}…", "$text-warning")]
+                    ("● ", "$text-accent"), f"answering prompt {running.turn.number}"]
+                if running.session is not self.session:
+                    parts.append((f" of {running.session.name}", "$text-muted"))
+                reply = running.turn.current
+                if reply is not None and reply.wait is not None:
+                    parts += [" · ", (f"{reply.backend}: {reply.wait.state}…", "$text-warning")]
                 if queued:
                     parts.append((f" · {queued} queued", "$text-warning"))
                 parts.append(("  ·  esc stops it", "$text-muted"))
@@ -422,13 +512,87 @@ class HybridApp(SessionActions, App[int]):
 
     @guarded
     def action_cycle_force(self) -> None:
-        value = self.force_toggle.cycle()
-        self.update_hint(Content.assemble("Next prompts go to ",
-                                          ("Auto" if value == "auto" else value, "bold")))
+        """The backend for the next prompt only: Auto → each backend → each tier."""
+        session = self.session
+        current = session.next_force or "auto"
+        choices = self.force_choices
+        index = choices.index(current) if current in choices else 0
+        choice = choices[(index + 1) % len(choices)]
+        session.next_force = None if choice == "auto" else choice
+        self.show_force()
+        if session.next_force is None:
+            pinned = f" (pinned: {session.pin})" if session.pin else ""
+            self.update_hint(Content.assemble("The next prompt is routed", pinned))
+        else:
+            self.update_hint(Content.assemble("The next prompt goes to ",
+                                              (session.next_force, "bold"),
+                                              " (F4 pins it for later prompts)"))
 
     @guarded
-    def set_force(self, value: str) -> None:
-        self.force_toggle.value = value
+    def action_pin_force(self) -> None:
+        """Keep the chosen backend for every later prompt; again: unpin."""
+        session = self.session
+        if session.next_force is not None:
+            session.pin, session.next_force = session.next_force, None
+        elif session.pin is not None:
+            session.pin = None
+        else:
+            self.update_hint(Content.styled("Choose a backend with ctrl+b first, then pin it.",
+                                            "$text-muted"))
+            return
+        self.save_chat_settings()
+        self.show_force()
+        self.update_hint(Content.assemble("Every prompt goes to ", (session.pin, "bold"),
+                                          " until unpinned") if session.pin
+                         else "Unpinned: prompts are routed again")
+
+    @guarded
+    def set_force(self, value: str, *, pin: bool = False) -> None:
+        """The palette's "Force backend" entries: ``value`` for the next prompt, or pinned."""
+        choice = None if value == "auto" else value
+        if pin or choice is None:
+            self.session.pin = choice
+            self.session.next_force = None
+            self.save_chat_settings()
+        else:
+            self.session.next_force = choice
+        self.show_force()
+
+    def save_chat_settings(self) -> None:
+        from hybrid_tui.chats import session_settings
+
+        if self.store is None or self.session.id is None or self.writer.store is None:
+            return
+        try:
+            self.store.update_session(self.session.id, settings=session_settings(self.session))
+        except Exception as exc:
+            self.notify(f"Chat settings not saved: {exc}", severity="warning", markup=False)
+
+    @guarded
+    def action_scroll_conversation(self, where: str) -> None:
+        """Read back while a reply streams: scrolling up stops following it; the bottom
+        (ctrl+end, or scrolling there) follows it again."""
+        conversation = self.conversation
+        if where == "page_up":
+            conversation.anchor(False)
+            conversation.scroll_page_up(animate=False)
+        elif where == "page_down":
+            conversation.scroll_page_down(animate=False)
+        elif where == "home":
+            conversation.anchor(False)
+            conversation.scroll_home(animate=False)
+        else:
+            conversation.scroll_end(animate=False)
+            conversation.anchor()
+        self.call_after_refresh(self.update_follow)
+
+    def update_follow(self) -> None:
+        """The "new text below" marker: shown while a reply streams out of sight."""
+        conversation = self.conversation
+        at_bottom = conversation.scroll_y >= conversation.max_scroll_y - 1
+        streaming = self.runner.running is not None and \
+            self.runner.running.session is self.session
+        self.below.display = streaming and not at_bottom
 
     @guarded
     async def action_refresh_health(self) -> None:
@@ -447,7 +611,7 @@ class HybridApp(SessionActions, App[int]):
 
     @guarded
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.config.ui.keys))
 
     @on(DataTable.RowSelected, "#log")
     @guarded
@@ -461,10 +625,12 @@ class HybridApp(SessionActions, App[int]):
         await self.action_rate(event.positive)
 
 
-def run_app(config: Config, *, demo: bool = False, resume: bool = False) -> int:
+def run_app(config: Config, *, demo: bool = False, resume: bool = False,
+            session: str | None = None) -> int:
     """Run the TUI until the user quits; returns the process exit code.
 
-    ``demo`` starts the built-in simulators first and points the app at them."""
+    ``demo`` starts the built-in simulators first and points the app at them; ``resume``
+    reopens the last chat, ``session`` the chat of that name (made when there is none)."""
     sims = None
     if demo:
         from hybrid_tui.ui.demo import start_demo
@@ -472,7 +638,8 @@ def run_app(config: Config, *, demo: bool = False, resume: bool = False) -> int:
         sims, config = start_demo(config)
     log_to_file()
     try:
-        app = HybridApp(config, demo=demo, resume=resume, freeze_startup=True)
+        app = HybridApp(config, demo=demo, resume=resume, session_name=session,
+                        freeze_startup=True)
         result = app.run()
         return result if isinstance(result, int) else (app.return_code or 0)
     finally:

@@ -1,4 +1,5 @@
-"""The command palette (ctrl+p): every app action by name, themes included."""
+"""The command palette (ctrl+p): every action of the action table by name, then backends,
+code blocks to save and themes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from hybrid_tui.keymap import actions_with, display_key
+
 if TYPE_CHECKING:
     from hybrid_tui.ui.app import HybridApp
 
@@ -15,36 +18,32 @@ Command = tuple[str, str, Callable[[], object]]
 
 
 def app_commands(app: HybridApp) -> list[Command]:
-    """(name, help, callback) for everything the palette offers, in display order."""
+    """(name, help, callback) for everything the palette offers, in display order: the
+    action table's entries (with their keys), backends, code blocks, themes."""
     commands: list[Command] = []
+    for action in actions_with(app.config.ui.keys):
+        if action.title:
+            commands.append((action.title, f"{action.help} ({display_key(action.key)})",
+                             partial(app.run_action, action.action)))
     for choice in app.force_choices:
         label = "Auto (let the router choose)" if choice == "auto" else choice
-        commands.append(
-            (f"Force backend: {label}", "Which backend answers the next prompts",
-             partial(app.set_force, choice))
-        )
+        commands.append((f"Force backend: {label}", "Which backend answers the next prompt only",
+                         partial(app.set_force, choice)))
+        if choice != "auto":
+            commands.append((f"Pin backend: {choice}", "Every later prompt goes there",
+                             partial(app.set_force, choice, pin=True)))
     commands += [
-        ("Refresh health", "Check every backend now (ctrl+r)", app.action_refresh_health),
-        ("Clear conversation", "Start over: empty the screen and the chat history",
-         app.action_clear_conversation),
-        ("Show earlier turns", "Put back on screen the turns a long session took off it",
+        ("Show earlier turns", "Put back on screen the turns a long chat took off it",
          app.action_show_earlier),
-        ("Export transcript (Markdown)", "Write the conversation to a .md file",
+        ("Export transcript (Markdown)", "Write this chat to a .md file",
          app.action_export_transcript),
-        ("Export routing log (JSON Lines)", "Write the routing log to a .jsonl file (ctrl+e)",
-         app.action_export_log),
         ("Copy last reply", "Copy the last reply to the clipboard", app.action_copy_reply),
         ("Copy last code block", "Copy the last code block of the last reply",
          app.action_copy_code),
-        ("Toggle sidebar", "Show or hide the backends sidebar (ctrl+s)",
-         app.action_toggle_sidebar),
-        ("Toggle routing log", "Show or hide the routing log (ctrl+l)", app.action_toggle_log),
-        ("Rate last reply good", "Tell the router the last reply was good (+)",
-         partial(app.action_rate, True)),
-        ("Rate last reply bad", "Tell the router the last reply was bad (-)",
-         partial(app.action_rate, False)),
-        ("Help", "Keys and how routing works (F1)", app.action_help),
     ]
+    for label, code in app.code_block_choices():
+        commands.append((f"Save code block: {label}", "Write it to a file you name",
+                         partial(app.action_save_code, code)))
     for name in app.theme_names:
         commands.append(
             (f"Change theme: {name}", "Switch colours (remembered)",

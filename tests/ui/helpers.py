@@ -11,8 +11,13 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
 
 from hybrid_tui.config import Config, HealthConfig, RoutingConfig, UIConfig, default_backends
+from hybrid_tui.events import Decision, Failover, Token
+from hybrid_tui.session import Session, apply
+from hybrid_tui.ui.widgets.turn import ReplyView
 
 #: 09:30:00 local time on a fixed day, whatever the machine's time zone
 FROZEN = datetime(2026, 3, 14, 9, 30, 0).timestamp()
@@ -118,3 +123,39 @@ def redirecting_factory(ports: dict[int, int]) -> Callable[[Config, Any], Any]:
 
 async def drain(seconds: float = 0.05) -> None:
     await asyncio.sleep(seconds)
+
+
+class OneReplyApp(App):
+    """A bare app holding one ReplyView of a one-turn session; :meth:`feed` folds an event
+    into the model and tells the view, as the runner does."""
+
+    def __init__(self, backend: str = "lmstudio", model: str = "model") -> None:
+        super().__init__()
+        self.session = Session()
+        self.session.start(self.session.new_turn("prompt"))
+        apply(self.session, Decision(backend, model, "edit", "simple", "test"))
+        assert self.session.active is not None and self.session.active.current is not None
+        self.model = self.session.active.current
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield ReplyView(self.model)
+
+    @property
+    def reply(self) -> ReplyView:
+        return self.query_one(ReplyView)
+
+    def feed(self, event: Any) -> None:
+        change = apply(self.session, event)
+        view = self.reply
+        if isinstance(event, Token):
+            view.append(event.text)
+        elif isinstance(event, Failover):
+            view.mark(self.model.marks[-1][1])
+        elif change.kind == "finished":
+            view.finished()
+        elif change.kind == "ended":
+            view.ended()
+
+    def stream(self, text: str) -> None:
+        self.feed(Token(text, self.model.backend))

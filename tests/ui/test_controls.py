@@ -33,11 +33,34 @@ async def test_ctrl_b_forces_a_backend_and_the_log_records_it(make_app, lmstudio
         row = app.routing_log.get_row_at(0)
         assert "forced" in str(row[5]) and "lmstudio" in str(row[4])
         assert ollama_sim.requests == [] and len(lmstudio_sim.requests) == 1
-        # cycling on: ollama, then back to auto
+        # the choice was for that one prompt: the bar says Auto again
+        assert app.force_toggle.value == "auto" and app.session.next_force is None
+        # cycling: lmstudio, ollama, then back to auto
+        await pilot.press("ctrl+b")
         await pilot.press("ctrl+b")
         assert app.force_toggle.value == "ollama"
         await pilot.press("ctrl+b")
         assert app.force_toggle.value == "auto"
+
+
+async def test_a_pinned_backend_stays_for_later_prompts(make_app, lmstudio_sim, ollama_sim):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: card_status(app, "lmstudio") == "up")
+        await pilot.press("ctrl+b", "f4")  # choose lmstudio, pin it
+        assert app.session.pin == "lmstudio" and app.session.next_force is None
+        assert "pinned" in str(app.force_toggle.render())
+        for _ in range(2):
+            view = await app.send(COMPLEX)  # would go to ollama on its own
+            await wait_for(pilot, lambda: app.idle)
+            assert view.turn.force == "lmstudio" and view.turn.force_source == "pin"
+        assert ollama_sim.requests == [] and len(lmstudio_sim.requests) == 2
+        assert "pinned" in str(app.force_toggle.render())  # still in force
+        await pilot.press("f4")  # unpin
+        assert app.session.pin is None and app.force_toggle.value == "auto"
+        await app.send(COMPLEX)
+        await wait_for(pilot, lambda: app.idle)
+        assert len(ollama_sim.requests) == 1
 
 
 async def test_auto_routing_is_logged_with_task_type_and_reason(make_app, ollama_sim):

@@ -24,6 +24,7 @@ async def test_demo_answers_with_streamed_code():
             # the demo's simulators are paced like real servers: just check the stream starts
             turn = await app.send("write a python function to parse a csv file")
             await wait_for(pilot, lambda: bool(turn.replies) and turn.replies[0].chunks > 5)
-            assert turn.decision is not None and turn.decision.backend in ("lmstudio", "ollama")
+            decision = turn.turn.decision
+            assert decision is not None and decision.backend in ("lmstudio", "ollama")
     finally:
         sims.stop()

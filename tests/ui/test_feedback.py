@@ -36,19 +36,19 @@ async def test_plus_and_minus_in_the_empty_prompt_rate_the_last_reply(make_app, 
         turn = await app.send(FORMAT, force="lmstudio")
         await wait_for(pilot, lambda: app.idle, what="idle")
         (reply,) = turn.replies
-        assert reply.done is not None and reply.done.reply_id is not None
-        reply_id = reply.done.reply_id
+        assert reply.reply.done is not None and reply.reply.done.reply_id is not None
+        reply_id = reply.reply.done.reply_id
         assert _feedback(reply_id) is None
         assert app.prompt_input.has_focus and app.prompt_input.text == ""
         await pilot.press("plus")
         await settle(pilot)
-        assert reply.rating is True and "👍" in _stats(reply)
+        assert reply.reply.rating is True and "👍" in _stats(reply)
         assert app.prompt_input.text == ""  # the key rated; it typed nothing
         assert any(n.startswith("Rated good: Turn 1") for n in app.notices)
         assert _feedback(reply_id) == 1  # recorded by the router for this very reply
         await pilot.press("minus")
         await settle(pilot)
-        assert reply.rating is False and "👎" in _stats(reply) and "👍" not in _stats(reply)
+        assert reply.reply.rating is False and "👎" in _stats(reply) and "👍" not in _stats(reply)
         assert any(n.startswith("Rated bad: Turn 1") for n in app.notices)
         assert _feedback(reply_id) == -1
 
@@ -61,7 +61,7 @@ async def test_plus_and_minus_are_typed_when_the_prompt_has_text(make_app, lmstu
         await pilot.press("a", "plus", "b", "minus", "c")
         assert app.prompt_input.text == "a+b-c"
         reply = app.conversation.turns[0].replies[0]
-        assert reply.rating is None
+        assert reply.reply.rating is None
         assert not any(n.startswith("Rated") for n in app.notices)
 
 
@@ -82,13 +82,13 @@ async def test_rating_from_the_conversation_and_the_palette(make_app, lmstudio_s
         app.conversation.focus()
         await pilot.press("minus")
         await settle(pilot)
-        assert reply.rating is False
+        assert reply.reply.rating is False
         await pilot.press("ctrl+p")
         await wait_for(pilot, lambda: bool(app.screen.query(Input)), what="palette")
         await pilot.press(*"rate last reply good")
         await settle(pilot)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: reply.rating is True, what="rated from the palette")
+        await wait_for(pilot, lambda: reply.reply.rating is True, what="rated from the palette")
         assert "👍" in _stats(reply)
 
 
@@ -98,14 +98,14 @@ async def test_rating_is_saved_and_shown_after_resume(make_app, lmstudio_sim):
         await app.send(FORMAT, force="lmstudio")
         await wait_for(pilot, lambda: app.idle)
         await pilot.press("plus")
-        await wait_for(pilot, lambda: app.conversation.turns[0].replies[0].rating is True)
+        await wait_for(pilot, lambda: app.conversation.turns[0].replies[0].reply.rating is True)
     resumed = make_app(resume=True)
     async with resumed.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: bool(resumed.conversation.turns), what="restored")
         await settle(pilot)
         reply = resumed.conversation.turns[0].replies[0]
-        assert reply.rating is True and "👍" in _stats(reply)
-        assert _feedback(reply.done.reply_id) == 1
+        assert reply.reply.rating is True and "👍" in _stats(reply)
+        assert _feedback(reply.reply.done.reply_id) == 1
         # already rated good: a second + says so and asks the router nothing
         await pilot.press("plus")
         await settle(pilot)
@@ -122,7 +122,7 @@ async def test_with_learning_off_the_router_says_why_nothing_is_rated(lmstudio_s
         await wait_for(pilot, lambda: app.idle)
         await pilot.press("plus")
         await settle(pilot)
-        assert turn.replies[0].rating is None and "👍" not in _stats(turn.replies[0])
+        assert turn.replies[0].reply.rating is None and "👍" not in _stats(turn.replies[0])
         assert any(n.startswith("Not rated: learning is off") for n in app.notices)
 
 

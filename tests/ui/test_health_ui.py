@@ -47,8 +47,8 @@ async def test_backend_dies_and_the_other_answers(make_app, lmstudio_sim, ollama
         turn = await app.send("analyze this complex system architecture and plan a migration")
         await wait_for(pilot, lambda: app.idle, what="idle")
         await settle(pilot)
-        assert turn.decision is not None and turn.decision.backend == "ollama"
-        assert turn.fallback is not None and turn.fallback.to_backend == "lmstudio"
+        assert turn.turn.decision is not None and turn.turn.decision.backend == "ollama"
+        assert turn.turn.fallback is not None and turn.turn.fallback.to_backend == "lmstudio"
         assert turn.status == "done"
         assert turn.answer == "answered by the fast one"
         assert "fallback from ollama" in str(turn.query_one(".badge").render())
@@ -83,7 +83,7 @@ async def test_prompt_with_every_backend_down_fails_cleanly(make_app, lmstudio_s
         turn = await app.send("format this code: x=1")
         await wait_for(pilot, lambda: app.idle)
         assert turn.status == "failed"
-        assert turn.error
+        assert turn.turn.error
         assert app.routing_log.entries[-1].event == "error"
         assert any("Reply failed" in notice for notice in app.notices)
 
@@ -100,12 +100,12 @@ async def test_mid_stream_failover_keeps_the_partial_reply_and_marks_the_switch(
         await wait_for(pilot, lambda: app.idle)
         await settle(pilot)
         (reply,) = turn.replies
-        assert turn.status == "done" and turn.failover is not None
+        assert turn.status == "done" and turn.turn.failover is not None
         assert reply.backend == "ollama"
         assert reply.text.endswith(" and the rest, from the strong model.")
         assert len(reply.text) > len(" and the rest, from the strong model.")  # partial kept
         # the visible marker where the second backend took over, not part of the reply text
-        ((offset, marker),) = reply.marks
+        ((offset, marker),) = reply.reply.marks
         assert marker.startswith("⤷ lmstudio failed after 10 tokens (")
         assert marker.endswith(") — ollama continues") and "⤷" not in reply.text
         assert reply.text[offset:] == " and the rest, from the strong model."

@@ -28,14 +28,14 @@ async def test_old_turns_leave_the_screen_but_not_the_session(make_app, lmstudio
         conversation = app.conversation
         assert [t.prompt for t in conversation.turns] == [
             f"format this code: take {i}" for i in (3, 4, 5)]
-        assert [p.prompt for p in conversation.past] == [
-            f"format this code: take {i}" for i in (0, 1, 2)]
-        assert [p.answer for p in conversation.past] == answers[:3]
+        hidden = app.session.turns[:conversation.hidden]
+        assert [p.prompt for p in hidden] == [f"format this code: take {i}" for i in (0, 1, 2)]
+        assert [p.answer for p in hidden] == answers[:3]
         line = conversation.query_one(EarlierTurns)
         assert "3 earlier turns not shown" in str(line.render())
 
         # the next prompt still sends every earlier turn as history, oldest first
-        history = app.runner.history_before(conversation.turns[-1])
+        history = app.session.history_before(conversation.turns[-1].turn)
         prompts = [m["content"] for m in history if m["role"] == "user"]
         assert prompts == [f"format this code: take {i}" for i in range(5)]
 
@@ -48,7 +48,7 @@ async def test_old_turns_leave_the_screen_but_not_the_session(make_app, lmstudio
         assert [t.prompt for t in shown] == [f"format this code: take {i}" for i in (1, 2)]
         assert [t.answer for t in shown] == answers[1:3]
         assert all(t.status == "done" for t in shown)
-        assert len(conversation.past) == 1
+        assert conversation.hidden == 1
         assert "1 earlier turn not shown" in str(conversation.query_one(EarlierTurns).render())
 
 
@@ -60,7 +60,7 @@ async def test_export_holds_turns_that_left_the_screen(make_app, lmstudio_sim, m
     async with app.run_test(size=SIZE) as pilot:
         for i in range(4):
             await _ask(app, pilot, f"format this code: export {i}")
-        assert len(app.conversation.past) == 2
+        assert app.conversation.hidden == 2
         app.action_export_transcript()
         await pilot.pause()
         exports = list(app._exports_dir().glob("transcript*.md"))
@@ -68,10 +68,10 @@ async def test_export_holds_turns_that_left_the_screen(make_app, lmstudio_sim, m
         text = exports[0].read_text()
         for i in range(4):
             assert f"format this code: export {i}" in text
-        # clearing forgets them too
+        # a new chat starts with none of them
         await app.action_clear_conversation()
-        assert app.conversation.past == [] and not app.conversation.query(EarlierTurns)
-        assert json.dumps(app.runner.history_before(None)) == "[]"
+        assert app.conversation.hidden == 0 and not app.conversation.query(EarlierTurns)
+        assert app.session.turns == [] and json.dumps(app.session.history_before(None)) == "[]"
 
 
 async def test_the_log_says_when_history_was_left_out_for_the_context(make_app, lmstudio_sim):
@@ -84,7 +84,7 @@ async def test_the_log_says_when_history_was_left_out_for_the_context(make_app, 
         decisions = [e for e in app.routing_log.entries if e.event == "decision"]
         assert decisions[0].outcome == ""  # nothing earlier to leave out
         last = decisions[-1]
-        dropped = app.conversation.turns[-1].decision.history_dropped
+        dropped = app.conversation.turns[-1].turn.decision.history_dropped
         assert dropped > 0
         assert last.outcome == f"{dropped} old turns left out" or (
             dropped == 1 and last.outcome == "1 old turn left out")

@@ -38,8 +38,8 @@ async def test_turns_are_saved_while_streaming_and_resumed(make_app, lmstudio_si
         assert restored.status == "done"
         assert restored.answer == answer
         assert restored.replies[0].body.source == answer
-        assert restored.decision is not None and restored.decision.forced
-        assert any("Resumed" in notice for notice in resumed.notices)
+        assert restored.turn.decision is not None and restored.turn.decision.forced
+        assert any("Opened chat" in notice for notice in resumed.notices)
         # the next prompt carries the resumed turn as history
         await resumed.send("format this code: next", force="lmstudio")
         await wait_for(pilot, lambda: resumed.idle)

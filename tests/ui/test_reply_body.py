@@ -15,8 +15,7 @@ from textual.strip import Strip
 from hybrid_tui.events import Done
 from hybrid_tui.ui.markdown_blocks import BlockSplitter, markdown_parser
 from hybrid_tui.ui.widgets.reply_body import Look, ReplyBody, render_block
-from hybrid_tui.ui.widgets.turn import ReplyView
-from tests.ui.helpers import settle, wait_for
+from tests.ui.helpers import OneReplyApp, settle, wait_for
 
 SIZE = (80, 24)
 CODE = "```python\nx = 1\n```\n"
@@ -36,18 +35,6 @@ class BodyApp(App):
     @property
     def body(self) -> ReplyBody:
         return self.query_one(ReplyBody)
-
-
-class ReplyApp(App):
-    """One streamed reply (buffering, sanitising) in a scrolling pane."""
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield ReplyView("lmstudio", "model")
-
-    @property
-    def reply(self) -> ReplyView:
-        return self.query_one(ReplyView)
 
 
 def lines_of(body: ReplyBody) -> list[Strip]:
@@ -178,14 +165,14 @@ async def test_control_characters_never_reach_the_screen() -> None:
     chunks = ["Title\x1b]0;pwned\x07 and \x1b[2J", " csi\x9b31m c1\x85 del\x7f\ttab\n\n",
               "```\nprint('\x1b[31mred')\r", "\n```\n\nlink \x1b]8;;http://e.vil\x1b\\here\r",
               "\nend\x00."]
-    app = ReplyApp()
+    app = OneReplyApp()
     async with app.run_test(size=SIZE) as pilot:
         reply = app.reply
         for chunk in chunks:
-            reply.append(chunk)
+            app.stream(chunk)
             await pilot.pause()
-        await reply.finish(Done("lmstudio", "model", None, 5, None, None, False, 1.0,
-                                text="".join(chunks)))
+        app.feed(Done("lmstudio", "model", None, 5, None, None, False, 1.0,
+                      text="".join(chunks)))
         await settle(pilot)
         body = reply.body
         assert reply.text == "".join(chunks)  # kept as received
@@ -200,11 +187,11 @@ async def test_control_characters_never_reach_the_screen() -> None:
 
 async def test_tokens_reach_the_body_in_few_updates() -> None:
     tokens = [f"word{i} " if i % 50 else "\n\n" for i in range(1, 600)]
-    app = ReplyApp()
+    app = OneReplyApp()
     async with app.run_test(size=SIZE) as pilot:
         reply = app.reply
         for token in tokens:  # all within one frame: one flush for the lot
-            reply.append(token)
+            app.stream(token)
         await wait_for(pilot, lambda: reply.settled, what="settled")
         await pilot.pause()
         assert reply.body.source == "".join(tokens)

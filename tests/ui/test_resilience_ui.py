@@ -8,12 +8,12 @@ import logging
 from dataclasses import replace
 
 import pytest
-from textual.app import App
 
 from hybrid_tui.config import BackendConfig, Config, HealthConfig, RoutingConfig
+from hybrid_tui.events import Error, Failover
+from hybrid_tui.session import apply
 from hybrid_tui.sim import Fault
-from hybrid_tui.ui.widgets.turn import ReplyView
-from tests.ui.helpers import SIZE, card_status, config_for, settle, wait_for
+from tests.ui.helpers import SIZE, OneReplyApp, card_status, config_for, settle, wait_for
 
 COMPLEX = "analyze this complex system architecture and plan a migration"
 
@@ -81,7 +81,7 @@ async def test_failover_names_both_backends_and_survives_resume(make_app, lmstud
         assert events == ["decision", "failover", "done"]
         done = app.routing_log.entries[-1]
         assert done.backend == "lmstudio" and done.route == "failover ollama → lmstudio"
-        ((offset, marker),) = reply.marks
+        ((offset, marker),) = reply.reply.marks
         app.conversation.scroll_home(animate=False)
         await settle(pilot)
         screen = app.export_screenshot().replace("&#160;", " ")
@@ -92,7 +92,7 @@ async def test_failover_names_both_backends_and_survives_resume(make_app, lmstud
         await wait_for(pilot, lambda: bool(resumed.conversation.turns), what="restored")
         await settle(pilot)
         (again,) = resumed.conversation.turns[0].replies
-        assert again.text == text and again.marks == [(offset, marker)]
+        assert again.text == text and again.reply.marks == [(offset, marker)]
         assert "ollama failed after 12 tokens" in again.body.source.replace("\\", "")
         assert "ollama ⤷ lmstudio" in _stats(again)
 
@@ -123,7 +123,7 @@ async def test_cooldown_counts_down_on_the_card(make_app, lmstudio_sim, ollama_s
         ollama_sim.knobs.fault = Fault("refuse")
         turn = await app.send(COMPLEX)
         await wait_for(pilot, lambda: app.idle, what="idle")
-        assert turn.fallback is not None and turn.fallback.to_backend == "lmstudio"
+        assert turn.turn.fallback is not None and turn.turn.fallback.to_backend == "lmstudio"
         card = app.sidebar.cards["ollama"]
         assert card.has_class("-cooling")
         assert any(f"cooling down {n} s" in _card(app, "ollama") for n in (3, 2, 1))
@@ -225,13 +225,6 @@ async def test_a_failing_worker_is_a_notification_not_a_crash(make_app):
         assert app.is_running
 
 
-class _OneReply(App):
-    """A bare app holding one ReplyView, to look at the Markdown a marker makes."""
-
-    def compose(self):
-        yield ReplyView("ollama", "m")
-
-
 @pytest.mark.parametrize(
     ("before", "expected"),
     [
@@ -247,13 +240,16 @@ class _OneReply(App):
     ],
 )
 async def test_the_failover_marker_keeps_the_markdown_shape(before, expected):
-    app = _OneReply()
+    app = OneReplyApp("ollama", "m")
     async with app.run_test(size=SIZE):
-        reply = app.query_one(ReplyView)
-        reply.append(before)
+        reply = app.reply
+        app.stream(before)
+        apply(app.session, Failover("ollama", "lmstudio", "m2", 3, "x"))
+        app.model.marks[-1] = (len(before), "⤷ x — y")  # a short marker to compare against
         reply.mark("⤷ x — y")
-        reply.append("lith")
-        await reply.end("failed", "")
+        app.stream("lith")
+        app.feed(Error("gone", backend="lmstudio"))
         assert reply.body.source == expected
-        assert reply.text == before + "lith" and reply.marks == [(len(before), "⤷ x — y")]
-        assert reply.marked_text == f"{before}\n\n⤷ x — y\n\nlith"
+        model = app.model
+        assert model.text == before + "lith" and model.marks == [(len(before), "⤷ x — y")]
+        assert model.marked_text == f"{before}\n\n⤷ x — y\n\nlith"

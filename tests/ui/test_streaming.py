@@ -218,7 +218,7 @@ async def test_escalated_turn_shows_both_replies(make_app, lmstudio_sim, ollama_
         first, second = turn.replies
         assert (first.backend, second.backend) == ("lmstudio", "ollama")
         assert first.text == "Sorry, I can't help with that." and first.status == "done"
-        assert second.escalated and second.has_class("-escalated")
+        assert second.reply.escalated and second.has_class("-escalated")
         assert "escalated" in str(second.query_one(".reply-note").render())
         assert turn.answer == "```python\nx = 1\n```"  # the escalated reply is the answer
         assert [e.event for e in app.routing_log.entries] == [

@@ -1,18 +1,16 @@
-"""The output pane: the turns of the session, following the stream while the reader is at
+"""The output pane: a view of one chat's turns, following the stream while the reader is at
 the bottom (Textual's anchor: scrolling up releases it, scrolling back to the end restores it).
 
-Only the newest :data:`MOUNTED_TURNS` turns stay mounted: every widget on screen costs each
-layout time, and a long session must stay as fast as a short one (issue 5: with all turns
-mounted, turn 100 streamed 15x slower than turn 2). Older finished turns become
-:class:`~hybrid_tui.ui.past.PastTurn` data, still in the chat history and in exports; a
-line at the top says how many and shows them again on a click (or from the command palette).
+Only the newest :data:`MOUNTED_TURNS` turns are mounted: every widget on screen costs each
+layout time, and a long session must stay as fast as a short one (with every turn mounted,
+turn 100 streamed 15x slower than turn 2). The others are in the session model, as every
+turn is (chat history, exports); a line at the top says how many are not shown and shows
+them again on a click (or from the command palette).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from textual import events
 from textual.app import ComposeResult
@@ -20,11 +18,8 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from hybrid_tui.ui.past import PastTurn, past_turn
-from hybrid_tui.ui.widgets.turn import TurnView
-
-#: rebuilds a mounted turn from its stored record (``runner.restore_turn`` with the figures)
-Restore = Callable[[TurnView, dict[str, Any]], Awaitable[None]]
+from hybrid_tui.session import FINISHED, Session, Turn
+from hybrid_tui.ui.widgets.turn import Figures, TurnView, same_figures
 
 #: turns kept mounted; older finished ones are taken off the screen
 MOUNTED_TURNS = 25
@@ -32,8 +27,6 @@ MOUNTED_TURNS = 25
 SHOW_MORE = 20
 #: clicks on the "earlier turns" line closer together than this count as one
 CLICK_SPAN = 0.5
-#: a turn in one of these states can leave the screen
-FINISHED = frozenset({"done", "cancelled", "failed"})
 
 WELCOME = Content.assemble(
     ("Ask for code, a fix, a plan.", "bold $text-primary"),
@@ -46,7 +39,10 @@ WELCOME = Content.assemble(
     ("ctrl+b", "bold $text-accent"), (" choose backend   ", "$text-muted"),
     ("esc", "bold $text-accent"), (" stop a reply\n", "$text-muted"),
     ("+ / -", "bold $text-accent"), (" rate a reply   ", "$text-muted"),
-    ("ctrl+p", "bold $text-accent"), (" all commands", "$text-muted"),
+    ("ctrl+p", "bold $text-accent"), (" all commands\n", "$text-muted"),
+    ("@strong", "bold $text-accent"), (" / ", "$text-muted"), ("@fast", "bold $text-accent"),
+    (" before a prompt forces a tier for it; ", "$text-muted"),
+    ("@path", "bold $text-accent"), (" attaches a file", "$text-muted"),
 )
 
 
@@ -93,86 +89,114 @@ class EarlierTurns(Static):
 
 
 class Conversation(VerticalScroll):
-    """A scrolling column of :class:`TurnView` widgets (the newest ones) and the
-    :class:`PastTurn` records of the rest."""
+    """A scrolling column of :class:`TurnView` widgets: the newest turns of one chat."""
 
-    def __init__(self, *, id: str | None = None, restore: Restore | None = None) -> None:
-        """``restore(turn, record)`` rebuilds a mounted turn from its stored record."""
+    def __init__(self, *, id: str | None = None, figures: Figures = same_figures) -> None:
         super().__init__(id=id)
-        self.past: list[PastTurn] = []
-        self._restore = restore
+        self.session = Session()
+        self._figures = figures
+        self._views: dict[Turn, TurnView] = {}
+        #: turns of the chat not mounted (the oldest ones), as a count from the start
+        self._hidden = 0
 
     def compose(self) -> ComposeResult:
         yield Static(WELCOME, id="welcome")
 
     @property
     def turns(self) -> list[TurnView]:
-        """The turns on screen, oldest first (earlier ones are in :attr:`past`)."""
+        """The turn views on screen, oldest first."""
         return list(self.query_children(TurnView))
 
-    async def add_turn(self, turn: TurnView) -> TurnView:
-        """Mount ``turn`` at the end and jump there (a new prompt re-attaches the reader);
-        the oldest finished turns leave the screen if there are too many."""
+    @property
+    def hidden(self) -> int:
+        """How many of the chat's turns are not on screen."""
+        return self._hidden
+
+    def view_of(self, turn: Turn) -> TurnView | None:
+        """The view of ``turn`` while it is on screen (a dict look-up: per-token path)."""
+        return self._views.get(turn)
+
+    async def show_session(self, session: Session) -> None:
+        """Show ``session``: its newest turns mounted, the rest counted above them."""
+        self.anchor(False)
+        self.session = session
+        self._views.clear()
+        await self.remove_children()
+        turns = session.turns
+        if not turns:
+            self._hidden = 0
+            await self.mount(Static(WELCOME, id="welcome"))
+            return
+        self._hidden = max(0, len(turns) - MOUNTED_TURNS)
+        views = [self._make_view(turn) for turn in turns[self._hidden:]]
+        await self.mount_all(views)
+        await self._show_count()
+        self.anchor()
+        self.scroll_end(animate=False)
+
+    def _make_view(self, turn: Turn) -> TurnView:
+        view = TurnView(turn, figures=self._figures)
+        self._views[turn] = view
+        return view
+
+    async def add_turn(self, turn: Turn) -> TurnView:
+        """Mount the view of a new turn of the shown chat at the end and jump there (a new
+        prompt re-attaches the reader); the oldest finished turns leave the screen if there
+        are too many."""
         self.query_children("#welcome").remove()
         for earlier in self.turns:  # scrolled away: their lines are painted again if seen
             _drop_line_caches(earlier)
-        await self.mount(turn)
+        view = self._make_view(turn)
+        await self.mount(view)
         await self._retire()
         self.anchor()  # follow the stream from now on (until the reader scrolls up)
         self.scroll_end(animate=False)
-        return turn
-
-    async def add_past(self, past: PastTurn) -> None:
-        """Keep a turn that is never mounted (resuming a long session)."""
-        self.query_children("#welcome").remove()
-        self.past.append(past)
-        await self._show_count()
+        return view
 
     async def _retire(self) -> None:
-        turns = self.turns
+        views = self.turns
         leaving: list[TurnView] = []
-        for turn in turns[: max(0, len(turns) - MOUNTED_TURNS)]:
-            if turn.status not in FINISHED:
+        for view in views[: max(0, len(views) - MOUNTED_TURNS)]:
+            if view.turn.status not in FINISHED:
                 break
-            leaving.append(turn)
+            leaving.append(view)
         if not leaving:
             return
-        self.past += [past_turn(turn) for turn in leaving]
-        for turn in leaving:
-            _drop_line_caches(turn)
+        for view in leaving:
+            _drop_line_caches(view)
+            self._views.pop(view.turn, None)
+        self._hidden += len(leaving)
         await self.remove_children(leaving)
         await self._show_count()
 
     async def _show_count(self) -> None:
         found = self.query_children(EarlierTurns)
-        if not self.past:
+        if not self._hidden:
             await found.remove()
             return
         line = found.first() if found else None
         if line is None:
             line = EarlierTurns(id="earlier")
             await self.mount(line, before=0)
-        line.show_count(len(self.past))
+        line.show_count(self._hidden)
 
     async def show_earlier(self, count: int | None = None) -> int:
-        """Put the newest ``count`` (:data:`SHOW_MORE`) turns of :attr:`past` back on
-        screen, above the others; returns how many. The reader's view stays where it was."""
-        if not self.past or self._restore is None:
+        """Put the newest ``count`` (:data:`SHOW_MORE`) hidden turns back on screen, above
+        the others; returns how many. The reader's view stays where it was."""
+        if not self._hidden:
             return 0
-        count = SHOW_MORE if count is None else count
-        back, self.past = self.past[-count:], self.past[:-count]
+        count = min(self._hidden, SHOW_MORE if count is None else count)
+        start = self._hidden - count
+        back = self.session.turns[start:self._hidden]
         self.anchor(False)
         first = self.turns[0] if self.turns else None
         height = self.virtual_size.height
-        views = [TurnView(p.prompt, force=p.record.get("meta", {}).get("force"),
-                          stamp=str(p.record.get("meta", {}).get("stamp", "")),
-                          number=p.number) for p in back]
+        views = [self._make_view(turn) for turn in back]
         if first is not None:
             await self.mount_all(views, before=first)
         else:
             await self.mount_all(views)
-        for view, past in zip(views, back, strict=True):
-            await self._restore(view, past.record)
+        self._hidden = start
         await self._show_count()
         self.call_after_refresh(self._keep_view, height)
         return len(back)
@@ -182,9 +206,8 @@ class Conversation(VerticalScroll):
         self.scroll_to(y=self.scroll_y + self.virtual_size.height - height_before,
                        animate=False)
 
-    async def clear(self) -> None:
-        """Remove every turn and show the welcome text again."""
-        self.anchor(False)
-        self.past.clear()
-        await self.remove_children()
-        await self.mount(Static(WELCOME, id="welcome"))
+    def restyle(self, figures: Figures | None = None) -> None:
+        for view in self._views.values():
+            view.paint()
+            if figures is not None:
+                view.restyle(figures)

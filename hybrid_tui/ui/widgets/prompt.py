@@ -13,6 +13,7 @@ Whatever is typed or pasted is sent exactly, but two things never reach the text
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual import events
@@ -69,6 +70,18 @@ class PromptInput(TextArea):
             return self.input
 
     @dataclass
+    class Completions(Message):
+        """Tab after an ``@path``: the paths that fit (several: none was chosen yet)."""
+
+        input: PromptInput
+        word: str
+        options: list[str]
+
+        @property
+        def control(self) -> PromptInput:
+            return self.input
+
+    @dataclass
     class Rate(Message):
         """``+`` or ``-`` in the empty prompt: rate the last reply."""
 
@@ -99,6 +112,8 @@ class PromptInput(TextArea):
         self._pastes: dict[str, str] = {}
         #: set by the app while there is a finished reply to rate with ``+`` / ``-``
         self.can_rate = False
+        #: ``@path`` completion: the paths that start with what follows the ``@``
+        self.completer: Callable[[str], list[str]] | None = None
 
     def on_mount(self) -> None:
         # A blinking cursor makes every frame different; headless runs (tests) keep it still.
@@ -130,6 +145,22 @@ class PromptInput(TextArea):
         event.prevent_default()
         if result := self._replace_via_keyboard(self._chip(event.text), *self.selection):
             self.move_cursor(result.end_location)
+
+    def _complete(self) -> bool:
+        """Complete the ``@path`` before the cursor as far as the matches agree; False when
+        there is none there (Tab then moves the focus as usual)."""
+        from hybrid_tui.attachments import common_prefix
+
+        row, column = self.cursor_location
+        partial = mention_before(self.document[row], column)
+        if partial is None or self.completer is None:
+            return False
+        options = self.completer(partial)
+        fill = common_prefix(options)[len(partial):]
+        if fill:
+            self.insert(fill)
+        self.post_message(self.Completions(self, partial + fill, options))
+        return True
 
     def remember(self, text: str) -> None:
         """Add a sent prompt to the recall list (no immediate duplicates)."""
@@ -177,6 +208,8 @@ class PromptInput(TextArea):
         elif event.character in RATE_KEYS and self.can_rate and not self.text:
             self.post_message(self.Rate(self, RATE_KEYS[event.character]))
             handled = True
+        elif key == "tab" and self.completer is not None:
+            handled = self._complete()
         elif key in NEWLINE_KEYS:
             start, end = self.selection
             self._replace_via_keyboard("\n", start, end)
@@ -192,43 +225,49 @@ class PromptInput(TextArea):
         await super()._on_key(event)
 
 
+def mention_before(line: str, column: int) -> str | None:
+    """The ``@word`` that ends at ``column`` of ``line`` (without the ``@``), or None."""
+    start = column
+    while start > 0 and not line[start - 1].isspace():
+        start -= 1
+    word = line[start:column]
+    return word[1:] if word.startswith("@") else None
+
+
 class ForceToggle(Widget, can_focus=False):
-    """Which backend answers the next prompt: ``auto`` or a backend by name. Click cycles."""
+    """What the next prompt goes to: routed (Auto), a backend for that prompt only, or a
+    pinned one. The chat holds the choice; this shows it. A click does what ctrl+b does."""
 
-    value: reactive[str] = reactive("auto", layout=True)
-
-    @dataclass
-    class Changed(Message):
-        toggle: ForceToggle
-        value: str
+    label: reactive[tuple[str | None, str | None]] = reactive((None, None), layout=True)
 
     def __init__(self, choices: list[str], *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.choices = ["auto", *[c for c in choices if c != "auto"]]
-        self.tooltip = "Which backend answers: Auto routes each prompt (ctrl+b cycles)"
+        self.tooltip = ("What the next prompt goes to: Auto routes it; ctrl+b picks a backend "
+                        "for the next prompt, F4 pins it")
 
-    def render(self) -> Content:
-        label = "Auto" if self.value == "auto" else self.value
-        style = "bold $text-accent" if self.value == "auto" else "bold $text-warning"
-        return Content.assemble(("route ", "$text-muted"), (label, style), ("  ⇄", "$text-muted"))
-
-    def watch_value(self, value: str) -> None:
-        self.set_class(value != "auto", "-forced")
-        self.post_message(self.Changed(self, value))
-
-    def validate_value(self, value: str) -> str:
-        return value if value in self.choices else "auto"
-
-    def cycle(self) -> str:
-        """Move to the next choice and return it."""
-        index = self.choices.index(self.value) if self.value in self.choices else 0
-        self.value = self.choices[(index + 1) % len(self.choices)]
-        return self.value
+    def show(self, force: str | None, source: str | None) -> None:
+        self.label = (force, source)
 
     @property
-    def force(self) -> str | None:
-        """What the router's ``submit(force=...)`` takes: None for auto."""
-        return None if self.value == "auto" else self.value
+    def value(self) -> str:
+        """``auto`` or the backend (or tier) the next prompt goes to."""
+        return self.label[0] or "auto"
 
-    def on_click(self) -> None:
-        self.cycle()
+    def render(self) -> Content:
+        force, source = self.label
+        if force is None:
+            return Content.assemble(("route ", "$text-muted"), ("Auto", "bold $text-accent"),
+                                    ("  ⇄", "$text-muted"))
+        if source == "pin":
+            return Content.assemble(("📌 ", "$text-warning"),
+                                    (force, "bold $text-warning"), (" pinned", "$text-muted"))
+        return Content.assemble(("next → ", "$text-muted"), (force, "bold $text-warning"),
+                                (" (once)", "$text-muted"))
+
+    def watch_label(self, label: tuple[str | None, str | None]) -> None:
+        self.set_class(label[0] is not None, "-forced")
+        self.set_class(label[1] == "pin", "-pinned")
+
+    async def on_click(self) -> None:
+        await self.app.run_action("cycle_force")

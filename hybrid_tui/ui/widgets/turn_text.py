@@ -13,7 +13,20 @@ from collections.abc import Callable
 from textual.content import Content
 
 from hybrid_tui.events import Decision, Done, Failover, Fallback
+from hybrid_tui.session import Attachment, ForceSource, failover_cause
+from hybrid_tui.session import failover_marker as session_failover_marker
 from hybrid_tui.ui.safe import sanitize
+
+__all__ = ["failover_cause"]
+
+#: how each way of forcing a backend is named after the backend
+FORCE_WORDS: dict[str, str] = {
+    "prefix": "forced by prefix",
+    "next": "forced for this prompt",
+    "pin": "pinned",
+    "cli": "forced",
+    "other": "asked the other model",
+}
 
 #: ``figures(kind, value) -> value`` is applied to every timing figure before display, so
 #: snapshot tests can freeze them ("ttft_ms", "total_ms", "tokens_per_s", "latency_ms",
@@ -25,8 +38,6 @@ PROMPT_CHARS = 4_000
 #: what a rating looks like next to the stats
 RATING_MARK = {True: "👍", False: "👎"}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~])")
-#: the router's sentence: "<from> failed after <n> tokens (<cause>); <to> continues the reply"
-_FAILOVER_REASON = re.compile(r"failed after \d+ tokens \((?P<cause>.*)\);[^;]*$", re.DOTALL)
 
 
 def same_figures(kind: str, value: float | None) -> float | None:
@@ -76,7 +87,8 @@ def stats_content(
 
 
 def badge_content(
-    decision: Decision, fallback: Fallback | None = None, failover: Failover | None = None
+    decision: Decision, fallback: Fallback | None = None, failover: Failover | None = None,
+    force_source: ForceSource | None = None,
 ) -> Content:
     """`` lmstudio  qwen2.5-coder  edit · simple  forced  fallback from …`` and, under it,
     the decision's reason."""
@@ -90,7 +102,8 @@ def badge_content(
         (f"{decision.task_type} · {decision.complexity}", "$text-accent"),
     ]
     if decision.forced:
-        parts += ["  ", tag("forced", "bold $background on $warning")]
+        word = FORCE_WORDS.get(force_source or "", "forced")
+        parts += ["  ", tag(word, "bold $background on $warning")]
     if fallback:
         parts += ["  ", tag(f"fallback from {sanitize(fallback.from_backend)}", "$text-warning")]
     if failover:
@@ -100,7 +113,9 @@ def badge_content(
     return Content.assemble(*parts)
 
 
-def prompt_content(prompt: str, stamp: str, force: str | None) -> Content:
+def prompt_content(
+    prompt: str, stamp: str, force: str | None, source: ForceSource | None = None
+) -> Content:
     """The user's prompt, literal (never markup). A long paste is cut for display only:
     at most :data:`PROMPT_LINES` lines and :data:`PROMPT_CHARS` characters, then
     ``… (N more characters)``."""
@@ -114,26 +129,34 @@ def prompt_content(prompt: str, stamp: str, force: str | None) -> Content:
         ("  " + stamp, "$text-muted"),
     ]
     if force:
-        head += [("  → " + sanitize(force), "$text-warning")]
+        how = f" ({FORCE_WORDS[source]})" if source in ("prefix", "pin", "other") else ""
+        head += [("  → " + sanitize(force) + how, "$text-warning")]
     tail = f"\n… ({hidden:,} more characters)" if hidden > 0 else ""
     return Content.assemble(*head, "\n", sanitize(head_text), (tail, "$text-muted"))
 
 
-def failover_cause(failover: Failover) -> str:
-    """Why the first backend stopped, in a few words: the cause out of the router's
-    sentence, else the error kind, else the whole reason."""
-    found = _FAILOVER_REASON.search(failover.reason or "")
-    if found and found.group("cause").strip():
-        return found.group("cause").strip()
-    return failover.error_kind or failover.reason or "no reason given"
-
-
 def failover_marker(failover: Failover) -> str:
     """``⤷ ollama failed after 60 tokens (connection dropped) — lmstudio continues``."""
-    return sanitize(
-        f"⤷ {failover.from_backend} failed after {failover.tokens_so_far} tokens "
-        f"({failover_cause(failover)}) — {failover.to_backend} continues"
-    ).replace("\n", " ")
+    return sanitize(session_failover_marker(failover))
+
+
+def attachment_chips(attachments: tuple[Attachment, ...]) -> Content:
+    """One chip per attached file: ``📎 src/app.py · 4.2 kB``."""
+    parts: list[str | tuple[str, str]] = []
+    for attachment in attachments:
+        if parts:
+            parts.append("  ")
+        parts.append((f" 📎 {sanitize(attachment.path)} · {human_size(attachment.size)} ",
+                      "$text-primary on $boost"))
+    return Content.assemble(*parts)
+
+
+def human_size(size: int) -> str:
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def markdown_literal(text: str) -> str:
