@@ -19,7 +19,14 @@ import httpx
 
 from hybrid_tui.backends import Backend, StreamStats, TextDelta, make_backend
 from hybrid_tui.backends.transport import same_model
-from hybrid_tui.bench.humaneval import Problem, extract_code, load_problems, messages, program
+from hybrid_tui.bench.humaneval import (
+    Problem,
+    extract_code,
+    load_problems,
+    messages,
+    program,
+    support,
+)
 from hybrid_tui.bench.sandbox import Isolation, Limits, check_isolation, run_tests
 from hybrid_tui.errors import BackendError, BackendUnavailable, HybridError
 
@@ -271,7 +278,8 @@ async def _check(
 ) -> ProblemResult:
     source = program(problem, extract_code(reply, problem.entry_point))
     async with gate:
-        outcome = await run_tests(source, problem.test, problem.entry_point, limits=limits)
+        outcome = await run_tests(source, problem.test, problem.entry_point,
+                                  support=support(problem), limits=limits)
     result = ProblemResult(
         task_id=problem.task_id,
         backend=backend,
