@@ -67,11 +67,16 @@ class Isolation:
 
     ``landlock``: the Landlock ABI version enforced (0: none). ``namespaces``: user (unless
     root), mount, network and PID namespaces with a read-only file system and a private
-    tmpfs work directory. ``user``: "nobody" (we are root), "same-user" or "root"."""
+    tmpfs work directory. ``user``: "nobody" (we are root), "same-user" or "root".
+    ``hidden``: directories (``/tmp``, ``/run``...) the program sees empty.
+    ``seccomp``: no sockets of any kind (unix sockets on disk included)."""
 
     landlock: int
     namespaces: bool
     user: str
+    hidden: tuple[str, ...] = ()
+    #: a seccomp filter refuses every socket() (and io_uring)
+    seccomp: bool = False
 
     @property
     def kernel_enforced(self) -> bool:
@@ -105,11 +110,20 @@ class Isolation:
         if self.namespaces:
             notes.append("its directory is a private tmpfs (size-limited), gone after the run; "
                          "no network at all; no process outlives it")
+            if self.hidden:
+                notes.append(f"{', '.join(self.hidden)} look empty and read-only to it "
+                             "(shared scratch space and the sockets of your services)")
         elif self.landlock >= 4:
             notes.append("TCP connect/bind refused; UDP is NOT blocked (no network "
                          "namespace); disk use in its directory is bounded per file only")
         else:
             notes.append("network is NOT isolated (no network namespace, Landlock below ABI 4)")
+        if self.seccomp:
+            notes.append("it cannot open sockets of any kind (seccomp), unix sockets of "
+                         "your services included")
+        else:
+            notes.append("it may connect to unix socket files it can see (no seccomp "
+                         "filter for this architecture)")
         if self.landlock >= 6:
             notes.append("it cannot signal processes outside the sandbox")
         elif self.namespaces:
@@ -124,6 +138,7 @@ class Isolation:
 
     def to_dict(self) -> dict[str, object]:
         return {"landlock": self.landlock, "namespaces": self.namespaces, "user": self.user,
+                "hidden": list(self.hidden), "seccomp": self.seccomp,
                 "kernel_enforced": self.kernel_enforced,
                 "network_isolated": self.network_isolated, "notes": self.notes()}
 
@@ -275,9 +290,11 @@ def _isolation(data: object) -> Isolation:
     """The child's report; anything malformed counts as no isolation."""
     if not isinstance(data, dict):
         return Isolation(0, False, "?")
-    landlock = data.get("landlock")
+    landlock, hidden = data.get("landlock"), data.get("hidden")
     return Isolation(landlock if isinstance(landlock, int) else 0,
-                     data.get("namespaces") is True, str(data.get("user", "?")))
+                     data.get("namespaces") is True, str(data.get("user", "?")),
+                     tuple(str(d) for d in hidden) if isinstance(hidden, list) else (),
+                     data.get("seccomp") is True)
 
 
 def _killed(number: int, limits: Limits) -> str:

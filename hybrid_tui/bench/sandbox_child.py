@@ -115,10 +115,28 @@ def _mount(source: str, target: str, fstype: str, flags: int, options: str) -> N
                       options.encode()), f"mount {target}")
 
 
-def enter_namespaces(workdir: str, disk_bytes: int, owner: int) -> None:
+#: shared scratch space and where the user's services keep their sockets (ssh-agent,
+#: D-Bus, X11): each hidden behind an empty read-only tmpfs, because neither Landlock (up to
+#: ABI 7) nor a network namespace stops connect() to a socket file
+HIDDEN = ("/tmp", "/var/tmp", "/run", "/dev/shm")
+
+
+def _setattr(path: str, attr_set: int, *, recursive: bool, propagation: int = 0) -> None:
+    attr = _MountAttr(attr_set, 0, propagation, 0)
+    _check(LIBC.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, path.encode(),
+                        AT_RECURSIVE if recursive else 0, ctypes.byref(attr),
+                        ctypes.sizeof(attr)), f"mount attributes of {path}")
+
+
+def _under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def enter_namespaces(workdir: str, disk_bytes: int, owner: int) -> list[str]:
     """New user (unless root), mount, network and PID namespaces; a read-only view of the
-    file system with a private tmpfs of ``disk_bytes`` on ``workdir`` (owned by ``owner``)
-    and an empty ``/proc``. Raises OSError when the kernel refuses any of it."""
+    file system with a private tmpfs of ``disk_bytes`` on ``workdir`` (owned by ``owner``),
+    an empty ``/proc`` and the :data:`HIDDEN` directories empty. Returns those hidden (one
+    holding the Python runtime is not). Raises OSError when the kernel refuses any of it."""
     uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
     if uid != 0:
@@ -129,16 +147,28 @@ def enter_namespaces(workdir: str, disk_bytes: int, owner: int) -> None:
                            ("gid_map", f"0 {gid} 1")):
             with open(f"/proc/self/{name}", "w") as fh:
                 fh.write(text)
-    # private first, so nothing mounted here shows up outside; then everything read-only
-    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, MS_PRIVATE, 0)
-    _check(LIBC.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
-                        ctypes.sizeof(attr)), "read-only remount")
+    # private, so nothing mounted here shows up outside; and everything read-only
+    _setattr("/", MOUNT_ATTR_RDONLY, recursive=True, propagation=MS_PRIVATE)
+    runtime = runtime_paths()
+    hidden = []
+    for directory in HIDDEN:
+        if os.path.islink(directory) or not os.path.isdir(directory) or any(
+                _under(path, directory) for path in runtime):
+            continue
+        _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+               "size=64k,nr_inodes=64,mode=0755")
+        if _under(workdir, directory):
+            os.makedirs(workdir)  # a mount point for the work directory below
+        hidden.append(directory)
     inodes = max(64, disk_bytes // 4096)
     _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV,
            f"size={disk_bytes},nr_inodes={inodes},mode=0700,uid={owner},gid={owner}")
+    for directory in hidden:
+        _setattr(directory, MOUNT_ATTR_RDONLY, recursive=False)
     _mount("tmpfs", "/proc", "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
            "size=4k,nr_inodes=4,mode=0555")
     os.chdir(workdir)  # onto the new tmpfs
+    return hidden
 
 
 # --------------------------------------------------------------------------- Landlock
@@ -218,6 +248,47 @@ def runtime_paths() -> list[str]:
     paths = {os.path.dirname(os.__file__), sys.base_prefix, sys.base_exec_prefix}
     paths.update(p for p in sys.path if p)
     return sorted(os.path.realpath(p) for p in paths)
+
+
+# --------------------------------------------------------------------------- seccomp
+
+#: (audit arch, socket's number) where we know the numbers; io_uring's are the same on all
+SECCOMP_ARCHES = {"x86_64": (0xC000003E, 41), "aarch64": (0xC00000B7, 198)}
+IO_URING = (425, 426, 427)  # setup, enter, register: its operations bypass seccomp
+X32_BIT = 0x40000000
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+RET_ALLOW, RET_EPERM = 0x7FFF0000, 0x00050000 | 1
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def deny_sockets() -> bool:
+    """A seccomp filter: no socket() of any family (a socket file on disk is reachable
+    whatever Landlock and the network namespace say), no io_uring, no foreign system call
+    ABI. False where we do not know this architecture's numbers."""
+    known = SECCOMP_ARCHES.get(os.uname().machine)
+    if known is None:
+        return False
+    arch, socket_nr = known
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    denied = (socket_nr, *IO_URING)
+    code = [(load, 0, 0, 4), (jeq, 1, 0, arch), (ret, 0, 0, RET_EPERM), (load, 0, 0, 0),
+            (jge, len(denied) + 1, 0, X32_BIT)]
+    code += [(jeq, len(denied) - i, 0, nr) for i, nr in enumerate(denied)]
+    code += [(ret, 0, 0, RET_ALLOW), (ret, 0, 0, RET_EPERM)]
+    program = (_SockFilter * len(code))(*(_SockFilter(*op) for op in code))
+    fprog = _SockFprog(len(code), program)
+    _check(LIBC.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    _check(LIBC.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0),
+           "seccomp")
+    return True
 
 
 # --------------------------------------------------------------------------- privileges
@@ -565,6 +636,10 @@ def monitor(job: dict, workdir: str, result_fd: int, facts: dict) -> None:
             landlock.enforce()
         except OSError:
             facts["landlock"], landlock = 0, None
+    try:
+        facts["seccomp"] = deny_sockets()  # inherited by the candidate
+    except OSError:
+        facts["seccomp"] = False
     kernel = bool(facts["landlock"] or facts["namespaces"])
     result = {"nonce": job["nonce"], "isolation": facts}
     if job["require"] and not kernel:
@@ -572,7 +647,7 @@ def monitor(job: dict, workdir: str, result_fd: int, facts: dict) -> None:
                       "namespaces: no kernel-enforced isolation, so the program was not run")
         write(result_fd, dumps(result).encode())
         leave(0)
-    guard_network = not facts["namespaces"] and facts["landlock"] < 4
+    guard_network = not (facts["namespaces"] or facts["seccomp"])
     to_candidate, from_candidate = os.pipe(), os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -626,9 +701,11 @@ def main() -> None:
     os.environ.clear()  # started empty; the interpreter may have set LC_CTYPE for itself
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     root = os.geteuid() == 0
-    facts = {"namespaces": False, "landlock": landlock_abi(), "user": "same-user"}
+    facts = {"namespaces": False, "landlock": landlock_abi(), "seccomp": False,
+             "user": "same-user", "hidden": []}
     try:
-        enter_namespaces(workdir, int(job["disk_bytes"]), NOBODY if root else 0)
+        facts["hidden"] = enter_namespaces(workdir, int(job["disk_bytes"]),
+                                           NOBODY if root else 0)
         facts["namespaces"] = True
     except OSError:
         pass
