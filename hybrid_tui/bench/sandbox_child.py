@@ -577,7 +577,7 @@ def judge(job: dict, calls: int, answers: int) -> dict:
     try:
         first = receive(answers)
     except ValueError as exc:
-        return {"status": "failed", "detail": describe(CandidateGone(str(exc)))}
+        return {"status": "gone", "detail": describe(CandidateGone(f"a broken message: {exc}"))}
     if first is None:
         return {"status": "gone", "detail": ""}
     if not isinstance(first, dict) or "ready" not in first:
@@ -663,24 +663,41 @@ def monitor(job: dict, workdir: str, result_fd: int, facts: dict) -> None:
     except BaseException as exc:
         verdict = {"status": "failed", "detail": describe(exc)}
     finally:
-        if verdict["status"] == "gone":  # it ended by itself: how?
-            verdict = _ending(os.waitpid(pid, 0)[1], verdict["detail"])
-        else:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+        status = _reap(pid, grace=0.5 if verdict["status"] == "gone" else 0.0)
+        if verdict["status"] == "gone":  # it stopped answering: say how it ended
+            verdict = _ending(status, verdict["detail"])
         result.update(verdict)
         write(result_fd, dumps(result).encode())
         leave(0)
 
 
-def _ending(status: int, detail: str) -> dict:
+def _reap(pid: int, grace: float) -> int | None:
+    """The candidate's wait status if it ends within ``grace`` seconds (None: we killed it)."""
+    import time
+
+    deadline = time.monotonic() + grace
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.01)
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return None
+
+
+def _ending(status: int | None, detail: str) -> dict:
     """Why the candidate stopped answering, from its wait status."""
-    if os.WIFSIGNALED(status):
+    if status is not None and os.WIFSIGNALED(status):
         return {"status": "killed", "signal": os.WTERMSIG(status), "detail": detail}
-    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
-    return {"status": "failed", "exit_code": code,
-            "detail": detail or f"exited with code {code} before the tests finished"}
+    if status is not None and os.WIFEXITED(status):
+        code = os.WEXITSTATUS(status)
+        return {"status": "failed", "exit_code": code,
+                "detail": f"exited with code {code} before the tests finished"}
+    return {"status": "failed", "detail": detail or "the program stopped answering"}
 
 
 def relay(pid: int) -> None:
