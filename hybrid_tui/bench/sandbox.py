@@ -109,7 +109,7 @@ class Isolation:
                          "directory; other files it may READ (Landlock is not available)")
         if self.namespaces:
             notes.append("its directory is a private tmpfs (size-limited), gone after the run; "
-                         "no network at all; no process outlives it")
+                         "/proc is empty; no network at all")
             if self.hidden:
                 notes.append(f"{', '.join(self.hidden)} look empty and read-only to it "
                              "(shared scratch space and the sockets of your services)")
@@ -119,8 +119,8 @@ class Isolation:
         else:
             notes.append("network is NOT isolated (no network namespace, Landlock below ABI 4)")
         if self.seccomp:
-            notes.append("it cannot open sockets of any kind (seccomp), unix sockets of "
-                         "your services included")
+            notes.append("socket() and io_uring are refused (seccomp): no connection to "
+                         "anything, unix sockets of your services included")
         else:
             notes.append("it may connect to unix socket files it can see (no seccomp "
                          "filter for this architecture)")

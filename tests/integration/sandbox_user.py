@@ -172,6 +172,14 @@ ATTACKS: dict[str, str] = {
                     'except OSError:\n'
                     '    pass\n'
                     'raise RuntimeError(f"wrote {total} bytes")',
+    # io_uring's operations would bypass the seccomp filter
+    "io_uring": 'import sys\nfor name in ("ctypes", "_ctypes"):\n'
+                '    sys.modules.pop(name, None)\nimport ctypes\n'
+                'params = ctypes.create_string_buffer(120)\n'
+                'if ctypes.CDLL(None, use_errno=True).syscall(425, 4, params) < 0:\n'
+                '    raise OSError(ctypes.get_errno(), "io_uring_setup refused")',
+    # reading the user's files (Landlock allows reads only in the runtime and its directory)
+    "read_home": 'import _io\nprint(_io.open("@HOME@/.bashrc").read())',
     # the old verdict: the nonce from a caller's frame or the heap, "passed" to any descriptor
     "forge_verdict": 'import gc, json, posix, sys\nnonces = set()\n'
                      'frame = sys._getframe()\n'
@@ -288,7 +296,6 @@ def run_as_user(python: str, code: Path, work: Path, programs: dict[str, str],
 #: itself and its children, as on a kernel without them (x86_64 only: exits 3 elsewhere)
 NO_ISOLATION_PRELUDE = textwrap.dedent("""
     import asyncio, ctypes, json, os, sys
-    sys.path.insert(0, sys.argv[1])
     if os.uname().machine != "x86_64":
         sys.exit(3)
     from hybrid_tui.bench import sandbox_child as c

@@ -134,17 +134,17 @@ def test_every_escape_fails_as_an_ordinary_user_and_leaves_nothing(world):
     outcomes = run_as_user(PYTHON, world.code, world.work, programs, user_env(world))
     # the driver (the benchmark) finished: nothing killed it
     assert outcomes["honest"].status == "passed", outcomes["honest"].detail
+    isolation = outcomes["honest"].isolation
+    assert isolation is not None
     for name, outcome in outcomes.items():
-        if name == "honest":
-            continue
+        if name == "honest" or (name == "read_home" and not isolation["landlock"]):
+            continue  # without Landlock, reads are not confined (and the notes say so)
         assert outcome.status != "passed", (name, outcome)
         assert SECRET not in outcome.detail + outcome.output, name
     world.assert_no_harm(before)
     # no program ran: the shell's "exit 42" never happened
     assert "code 42" not in outcomes["execv"].detail
     wrote = int(outcomes["fill_workdir"].detail.split("wrote ")[1].split()[0])
-    isolation = outcomes["honest"].isolation
-    assert isolation is not None
     if isolation["namespaces"]:
         assert wrote <= 8 * 2**20  # the private tmpfs's size
     assert isolation["user"] == "same-user"
@@ -175,7 +175,8 @@ def test_without_kernel_isolation_the_program_is_not_run(world):
 
 
 #: a driver that runs one program where the kernel seems to allow no isolation
-NO_KERNEL_ISOLATION = NO_ISOLATION_PRELUDE + textwrap.dedent("""
+NO_KERNEL_ISOLATION = "import sys\nsys.path.insert(0, sys.argv[1])\n" + NO_ISOLATION_PRELUDE + \
+    textwrap.dedent("""
     from hybrid_tui.bench.sandbox import Limits, run_tests
     source = json.loads(sys.stdin.read())["io_open"]
     r = asyncio.run(run_tests(source, "def check(c):\\n    assert c(2) == 4\\n", "double",
@@ -242,12 +243,10 @@ def test_benchmark_refuses_before_sending_anything_without_kernel_isolation(
     config = tmp_path / "config.yaml"
     config.write_text(f"backends:\n  ollama:\n    endpoint: {attacker_sim.url}\n"
                       "  lmstudio:\n    enabled: false\n")
-    main = NO_ISOLATION_PRELUDE.replace("sys.path.insert(0, sys.argv[1])\n", "") + (
-        "from hybrid_tui.cli import main\nsys.exit(main(sys.argv[1:]))\n")
+    main = NO_ISOLATION_PRELUDE + "from hybrid_tui.cli import main\nsys.exit(main(sys.argv[1:]))\n"
     env = {**os.environ, "NO_COLOR": "1", "XDG_DATA_HOME": str(tmp_path / "data"),
            "TMPDIR": str(world.work)}
     args = [sys.executable, "-c", main, "benchmark", "--config", str(config), "--limit", "1"]
-    before = world.home_state()
     refused = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     if refused.returncode == 3:
         pytest.skip("no seccomp here to simulate a kernel without isolation")
@@ -264,4 +263,34 @@ def test_benchmark_refuses_before_sending_anything_without_kernel_isolation(
     report = json.loads(allowed.stdout.strip().splitlines()[-1])
     assert report["sandbox"]["kernel_enforced"] is False
     assert report["pass@1"] == {"ollama": 0.0}
-    del before  # (run as root here: root's own files are not what this test is about)
+
+
+def doctor(config: Path, *flags: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
+    main = prelude + "import sys\nfrom hybrid_tui.cli import main\nsys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", main, "doctor", "--config", str(config),
+                           *flags], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"})
+
+
+def test_doctor_says_which_isolation_the_sandbox_gets(tmp_path):
+    import asyncio
+
+    from hybrid_tui.bench.sandbox import check_isolation
+    from tests.support import dead_url
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"backends:\n  ollama:\n    endpoint: {dead_url()}\n"
+                      "  lmstudio:\n    enabled: false\n")
+    here = asyncio.run(check_isolation())
+    assert here is not None
+    report = json.loads(doctor(config, "--json").stdout)
+    assert report["sandbox"] == json.loads(json.dumps(here.to_dict()))
+    text = doctor(config).stdout
+    assert "sandbox  (benchmark's generated code)" in text
+    if here.kernel_enforced:
+        assert here.notes()[1] in text
+    no_isolation = doctor(config, prelude=NO_ISOLATION_PRELUDE)
+    if no_isolation.returncode != 3:
+        assert "no kernel-enforced isolation" in no_isolation.stdout
+        assert "benchmark refuses to run generated code unless --no-isolation" in \
+            no_isolation.stdout
