@@ -147,7 +147,8 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:
     doctor = commands.add_parser(
         "doctor", help="check the config and every backend; print the fix for each problem",
         description="Check the config file in use and every enabled backend: reachable or not\n"
-        "(refused, timed out, DNS), version, models, loaded models, the router's pick.\n"
+        "(refused, timed out, DNS), version, models, loaded models, the router's pick;\n"
+        "and which isolation the benchmark's sandbox gets on this machine.\n"
         "Exit 0 when every enabled backend is usable, 1 otherwise, 2 for a bad config.",
         formatter_class=raw)
     doctor.add_argument("--json", action="store_true", help="print JSON instead of a report")
@@ -168,6 +169,9 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:
     bench.add_argument("--limit", metavar="N", type=int, help="only the first N problems")
     bench.add_argument("--json", action="store_true",
                        help="print one JSON object (with pass@1 per backend) as the last line")
+    bench.add_argument("--no-isolation", action="store_true",
+                       help="run generated code even where the kernel allows no sandbox "
+                       "(neither Landlock nor user namespaces): Python-level guards only")
     _add_config(bench, top=False)
 
     tune = commands.add_parser(

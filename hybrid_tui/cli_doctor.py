@@ -2,8 +2,9 @@
 
 It reports the config file in use (and whether it is valid), then probes every enabled
 backend: reachable or not (connection refused, timed out and DNS failures told apart),
-server version, models, loaded models and the model the router would pick. Exit 0 when every
-enabled backend is usable, 1 otherwise, 2 when the config is invalid (as everywhere).
+server version, models, loaded models and the model the router would pick; and which
+isolation the benchmark's sandbox gets on this machine. Exit 0 when every enabled backend is
+usable, 1 otherwise, 2 when the config is invalid (as everywhere).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hybrid_tui.errors import ConfigError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from hybrid_tui.bench.sandbox import Isolation
     from hybrid_tui.health import BackendState
 
 _UP = ("up", "degraded")
@@ -184,10 +186,23 @@ def diagnose(backend: BackendConfig, state: BackendState | None) -> BackendRepor
     return report
 
 
-async def _probe(config: Config) -> dict[str, Any]:
+async def _probe(config: Config) -> tuple[dict[str, Any], Isolation | None]:
+    """The backends' states and, at the same time, what the sandbox achieves here."""
+    from hybrid_tui.bench.sandbox import check_isolation
     from hybrid_tui.cli_status import probe
 
-    return await probe(config)
+    states, isolation = await asyncio.gather(probe(config), check_isolation())
+    return states, isolation
+
+
+def sandbox_summary(isolation: Isolation | None) -> tuple[bool, str]:
+    """(kernel-enforced, one line) on the benchmark's sandbox."""
+    if isolation is None:
+        return False, "the sandbox could not start a Python process: benchmark cannot run"
+    if not isolation.kernel_enforced:
+        return False, ("no kernel-enforced isolation (neither Landlock nor user namespaces): "
+                       "benchmark refuses to run generated code unless --no-isolation")
+    return True, isolation.notes()[1]
 
 
 # --------------------------------------------------------------------------- output
@@ -233,6 +248,16 @@ def _print_backend(out: Console, r: BackendReport) -> None:
             out.print(Text("      fix: ", style="bold").append(strip_control(f.fix)))
 
 
+def _print_sandbox(out: Console, isolation: Isolation | None) -> None:
+    from rich.text import Text
+
+    enforced, line = sandbox_summary(isolation)
+    mark, style = ("✓", "bold green") if enforced else ("!", "yellow")
+    out.print(Text(f"{mark} ", style=style).append("sandbox", style="bold").append(
+        "  (benchmark's generated code)", style="dim"))
+    out.print(Text("    " + line))
+
+
 def run_doctor(args: argparse.Namespace) -> int:
     """The ``doctor`` command."""
     where, how = config_in_use(args.config)
@@ -246,13 +271,14 @@ def run_doctor(args: argparse.Namespace) -> int:
         else:
             _print_config(console(), where, how, str(exc))
         return 2
-    states = asyncio.run(_probe(config))
+    states, isolation = asyncio.run(_probe(config))
     reports = [diagnose(b, states.get(b.name)) for b in config.backends.values()]
     enabled = [r for r in reports if r.enabled]
     ok = all(r.usable for r in enabled)
     if args.json:
         data = {"config": {"path": where, "chosen_by": how, "valid": True, "problem": None},
-                "backends": [r.to_dict() for r in reports], "ok": ok}
+                "backends": [r.to_dict() for r in reports], "ok": ok,
+                "sandbox": isolation.to_dict() if isolation else None}
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return 0 if ok else 1
     out = console()
@@ -260,6 +286,7 @@ def run_doctor(args: argparse.Namespace) -> int:
     out.print()
     for r in reports:
         _print_backend(out, r)
+    _print_sandbox(out, isolation)
     out.print()
     bad = sum(not r.usable for r in enabled)
     if ok:

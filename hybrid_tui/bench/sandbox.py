@@ -1,11 +1,17 @@
-"""Run untrusted generated code and its tests in a separate, limited process.
+"""Run untrusted generated code and its tests in a separate, isolated process.
 
-Each run gets a fresh temporary directory, an empty environment, a wall-clock timeout, CPU,
-memory and file-size limits, no way to start processes, a network namespace of its own (no
-network at all) when the kernel allows one, and, when we run as root, the ``nobody`` user.
-The child (:mod:`hybrid_tui.bench.sandbox_child`) sets all of that up itself before the code
-runs; see its docstring for the order. What could not be isolated at the OS level is
-reported in :class:`Isolation`, so callers can say so plainly.
+Each run gets a fresh temporary directory, an empty environment, a wall-clock timeout and
+CPU, memory, file-size and disk limits. The kernel does the isolating, without root where it
+allows: Landlock (writes only in the work directory, reads only there and in the Python
+runtime, no execution, no TCP, signals kept inside) and user, mount, network and PID
+namespaces (a read-only view of the file system, a size-limited private tmpfs as the work
+directory, no network, nothing left running). As root the code also runs as ``nobody``. The
+child (:mod:`hybrid_tui.bench.sandbox_child`) sets all of that up itself before the code
+runs; what held is reported in :class:`Isolation`, so callers can say so plainly, and a run
+that needs kernel isolation (the default) where there is none never runs the program.
+
+The verdict is not the program's to give: the tests run in a separate judge process that
+calls the program's function over a pipe and compares the plain values it returns.
 
 Why not ``preexec_fn``: it is documented as unsafe when the parent has threads (asyncio's
 resolver and child watcher do), and the child reaches the same state before any untrusted
@@ -25,7 +31,7 @@ import signal
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 CHILD = Path(__file__).with_name("sandbox_child.py")
@@ -44,7 +50,11 @@ class Limits:
     memory_bytes: int = 512 * 2**20
     file_bytes: int = 4 * 2**20
     output_bytes: int = 16 * 1024
+    #: the size of the private tmpfs that is the work directory (with namespaces)
+    disk_bytes: int = 32 * 2**20
     workdir_parent: str | None = None
+    #: False runs the program even where the kernel allows no isolation (guards only)
+    require_isolation: bool = True
 
     @property
     def cpu(self) -> int:
@@ -53,42 +63,91 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Isolation:
-    """What the child achieved: ``network`` "namespace" (none at all) or "guard" (Python-level
-    socket guard only); ``user`` "nobody", "same-user" (we are not root) or "root"."""
+    """What the child achieved on this machine.
 
-    network: str
+    ``landlock``: the Landlock ABI version enforced (0: none). ``namespaces``: user (unless
+    root), mount, network and PID namespaces with a read-only file system and a private
+    tmpfs work directory. ``user``: "nobody" (we are root), "same-user" or "root".
+    ``hidden``: directories (``/tmp``, ``/run``...) the program sees empty.
+    ``seccomp``: no sockets of any kind (unix sockets on disk included)."""
+
+    landlock: int
+    namespaces: bool
     user: str
+    hidden: tuple[str, ...] = ()
+    #: a seccomp filter refuses every socket() (and io_uring)
+    seccomp: bool = False
+
+    @property
+    def kernel_enforced(self) -> bool:
+        """Whether the kernel, not only Python code, keeps the program in."""
+        return self.landlock >= 1 or self.namespaces
 
     @property
     def network_isolated(self) -> bool:
-        return self.network == "namespace"
+        return self.namespaces
 
     def notes(self) -> list[str]:
-        """Plain sentences on what is and is not isolated."""
-        notes = ["separate process, fresh temporary directory, empty environment, "
-                 "wall-clock/CPU/memory/file-size limits, no new processes"]
-        if self.network_isolated:
-            notes.append("no network: a new network namespace")
+        """Plain sentences on what is and is not isolated here."""
+        notes = ["separate process, empty environment, wall-clock/CPU/memory/file-size "
+                 "limits, no new processes"]
+        if not self.kernel_enforced:
+            return [*notes, "NO kernel-enforced isolation on this machine (neither Landlock "
+                    "nor user namespaces): only Python-level guards, which a program can "
+                    "undo, protect your files, processes and network; the verdict can be "
+                    "forged"]
+        layers = [f"Landlock ABI {self.landlock}"] if self.landlock else []
+        if self.namespaces:
+            layers.append("user, mount, network and PID namespaces" if self.user != "nobody"
+                          else "mount, network and PID namespaces")
+        notes.append("kernel-enforced isolation: " + " and ".join(layers))
+        if self.landlock:
+            notes.append("files: reads only in the Python runtime and its own directory, "
+                         "writes only in its own directory, no programs executed")
         else:
-            notes.append("network is NOT isolated at the OS level (no network namespace "
-                         "allowed here); only a Python-level socket guard blocks it")
+            notes.append("files: a read-only view of the file system except its own "
+                         "directory; other files it may READ (Landlock is not available)")
+        if self.namespaces:
+            notes.append("its directory is a private tmpfs (size-limited), gone after the run; "
+                         "/proc is empty; no network at all")
+            if self.hidden:
+                notes.append(f"{', '.join(self.hidden)} look empty and read-only to it "
+                             "(shared scratch space and the sockets of your services)")
+        elif self.landlock >= 4:
+            notes.append("TCP connect/bind refused; UDP is NOT blocked (no network "
+                         "namespace); disk use in its directory is bounded per file only")
+        else:
+            notes.append("network is NOT isolated (no network namespace, Landlock below ABI 4)")
+        if self.seccomp:
+            notes.append("socket() and io_uring are refused (seccomp): no connection to "
+                         "anything, unix sockets of your services included")
+        else:
+            notes.append("it may connect to unix socket files it can see (no seccomp "
+                         "filter for this architecture)")
+        if self.landlock >= 6:
+            notes.append("it cannot signal processes outside the sandbox")
+        elif self.namespaces:
+            notes.append("it cannot see processes outside the sandbox, but could signal "
+                         "those of its user if it guessed their ids (Landlock below ABI 6)")
         if self.user == "nobody":
-            notes.append("runs as user nobody: files outside its directory are protected by "
-                         "permissions")
-        else:
-            notes.append("runs as your own user: files you can write are protected only by "
-                         "Python-level guards")
+            notes.append("runs as user nobody")
+        notes.append("the tests run in a separate judge process; a program can still pass "
+                     "by answering with values that satisfy the tests without solving the "
+                     "problem (hard-coding the tested cases)")
         return notes
 
     def to_dict(self) -> dict[str, object]:
-        return {"network": self.network, "user": self.user,
+        return {"landlock": self.landlock, "namespaces": self.namespaces, "user": self.user,
+                "hidden": list(self.hidden), "seccomp": self.seccomp,
+                "kernel_enforced": self.kernel_enforced,
                 "network_isolated": self.network_isolated, "notes": self.notes()}
 
 
 @dataclass(frozen=True, slots=True)
 class SandboxResult:
     """One run. ``status``: passed | failed | timeout | killed (a limit) | error (the sandbox
-    itself could not run). Anything but passed counts as a failure."""
+    itself could not run, or would not without kernel isolation). Anything but passed counts
+    as a failure."""
 
     status: str
     detail: str
@@ -103,9 +162,15 @@ class SandboxResult:
 
 
 async def run_tests(
-    source: str, test: str, entry_point: str, *, limits: Limits | None = None
+    source: str,
+    test: str,
+    entry_point: str,
+    *,
+    support: str = "",
+    limits: Limits | None = None,
 ) -> SandboxResult:
-    """Run ``source``, then ``test`` (which defines ``check``), then ``check(entry_point)``.
+    """Run the untrusted ``source``; then, in the judge, the trusted ``support`` code and
+    ``test`` (which defines ``check``), and ``check`` with ``entry_point`` called remotely.
 
     Never raises for anything the code does; cancelling kills the child."""
     limits = limits or Limits()
@@ -113,11 +178,14 @@ async def run_tests(
     job = {
         "nonce": nonce,
         "source": source,
+        "support": support,
         "test": test,
         "entry_point": entry_point,
         "cpu_seconds": limits.cpu,
         "memory_bytes": limits.memory_bytes,
         "file_bytes": limits.file_bytes,
+        "disk_bytes": limits.disk_bytes,
+        "require": limits.require_isolation,
     }
     workdir = tempfile.mkdtemp(prefix="hybrid-tui-sandbox-", dir=limits.workdir_parent)
     start = time.perf_counter()
@@ -160,9 +228,10 @@ async def run_tests(
 
 
 async def check_isolation(limits: Limits | None = None) -> Isolation | None:
-    """What this machine allows: one trivial run. None when the sandbox cannot start."""
+    """What this machine allows: one trivial run (of our own code, so it runs even without
+    kernel isolation). None when the sandbox cannot start."""
     probe = await run_tests("def f():\n    return 1\n", "def check(c):\n    assert c() == 1\n",
-                            "f", limits=limits)
+                            "f", limits=replace(limits or Limits(), require_isolation=False))
     return probe.isolation
 
 
@@ -200,24 +269,45 @@ def _result(
     except ValueError:
         data = None
     if isinstance(data, dict) and data.get("nonce") == nonce:
-        iso = data.get("isolation") or {}
-        isolation = Isolation(str(iso.get("network", "guard")), str(iso.get("user", "?")))
-        status = "passed" if data.get("status") == "passed" else "failed"
-        return SandboxResult(status, str(data.get("detail") or ""), seconds, isolation, output)
+        isolation = _isolation(data.get("isolation"))
+        status, detail = str(data.get("status")), str(data.get("detail") or "")
+        if status == "killed" and isinstance(data.get("signal"), int):
+            return SandboxResult("killed", _killed(data["signal"], limits), seconds, isolation,
+                                 output)
+        if status == "failed" and "exit_code" in data:
+            detail += _last_line(output)
+        if status not in ("passed", "error"):
+            status = "failed"
+        return SandboxResult(status, detail, seconds, isolation, output)
     if code is not None and code < 0:
-        name = _signal_name(-code)
-        if -code == signal.SIGXCPU:
-            detail = f"stopped at the CPU-time limit ({limits.cpu} s)"
-        elif -code == signal.SIGKILL:
-            detail = "killed (CPU-time or memory limit)"
-        else:
-            detail = f"killed by {name}"
-        return SandboxResult("killed", detail, seconds, output=output)
-    # the program ended the process itself (os._exit, a crash) before the tests finished
-    last = next((ln for ln in reversed(output.splitlines()) if ln.strip()), "")
-    detail = f"exited with code {code} before the tests finished" + (
-        f": {last[:200]}" if last else "")
+        return SandboxResult("killed", _killed(-code, limits), seconds, output=output)
+    # the process ended (a crash) before the tests finished
+    detail = f"exited with code {code} before the tests finished" + _last_line(output)
     return SandboxResult("failed", detail, seconds, output=output)
+
+
+def _isolation(data: object) -> Isolation:
+    """The child's report; anything malformed counts as no isolation."""
+    if not isinstance(data, dict):
+        return Isolation(0, False, "?")
+    landlock, hidden = data.get("landlock"), data.get("hidden")
+    return Isolation(landlock if isinstance(landlock, int) else 0,
+                     data.get("namespaces") is True, str(data.get("user", "?")),
+                     tuple(str(d) for d in hidden) if isinstance(hidden, list) else (),
+                     data.get("seccomp") is True)
+
+
+def _killed(number: int, limits: Limits) -> str:
+    if number == signal.SIGXCPU:
+        return f"stopped at the CPU-time limit ({limits.cpu} s)"
+    if number == signal.SIGKILL:
+        return "killed (CPU-time or memory limit)"
+    return f"killed by {_signal_name(number)}"
+
+
+def _last_line(output: str) -> str:
+    last = next((ln for ln in reversed(output.splitlines()) if ln.strip()), "")
+    return f": {last[:200]}" if last else ""
 
 
 def _signal_name(number: int) -> str:

@@ -4,16 +4,19 @@ and scored as a failure, with nothing outside its temporary directory changed.""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from hybrid_tui.bench.sandbox import Limits, check_isolation, run_tests
+from hybrid_tui.bench.sandbox import Isolation, Limits, check_isolation, run_tests
+from hybrid_tui.bench.sandbox_child import decode, encode
 
 CHECK = "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(5) == 10\n"
 ROOT = os.geteuid() == 0
@@ -213,13 +216,15 @@ async def test_the_program_sees_an_empty_environment(limits, monkeypatch):
     assert result.passed, result.detail
 
 
-@pytest.mark.skipif(not ROOT, reason="network namespaces and dropping to nobody need root")
-async def test_as_root_the_sandbox_isolates_network_and_user(limits):
+@pytest.mark.skipif(not ROOT, reason="dropping to nobody needs root")
+async def test_as_root_the_sandbox_runs_as_nobody_and_says_what_holds(limits):
     isolation = await check_isolation(limits)
     assert isolation is not None
-    assert isolation.network == "namespace"
     assert isolation.user == "nobody"
-    assert any("no network" in note for note in isolation.notes())
+    assert any("runs as user nobody" in note for note in isolation.notes())
+    if isolation.namespaces:
+        assert isolation.network_isolated
+        assert any("no network at all" in note for note in isolation.notes())
 
 
 def test_the_guards_alone_block_deletion_writes_and_sockets(tmp_path, canary):
@@ -255,3 +260,124 @@ def test_the_guards_alone_block_deletion_writes_and_sockets(tmp_path, canary):
     assert (work / "inside.txt").read_text() == "ok"
     assert (canary / "canary.txt").read_text() == "still here\n"
     assert not (canary / "new.txt").exists()
+
+
+@pytest.mark.parametrize("value", [
+    None, True, 0, -7, 2**70, 1.5, float("inf"), "", "naïve\n", [1, [2, (3,)]], (1, "a"),
+    (), {"k": [1, 2], 3: (4,)}, {1, 2}, frozenset({"x"}), b"\x00\xff", 1 + 2j,
+    [{"t": [1]}],  # a dict that looks like a tag stays a dict
+])
+def test_answers_cross_from_candidate_to_judge_as_the_same_plain_values(value):
+    back = decode(json.loads(json.dumps(encode(value))))
+    assert back == value and type(back) is type(value)
+
+
+@pytest.mark.parametrize("value", [object(), len, iter([1]), [1, object()], {"k": max}])
+def test_answers_that_are_not_plain_data_are_refused(value):
+    with pytest.raises(TypeError):
+        encode(value)
+
+
+@pytest.mark.parametrize("data", [{"x": []}, {"t": 1}, {"a": 1, "b": 2}, {"b": "zz"}])
+def test_the_judge_refuses_what_encode_never_makes(data):
+    with pytest.raises(ValueError):
+        decode(data)
+
+
+async def test_a_value_that_equals_everything_does_not_pass(limits):
+    source = ("class Anything:\n    def __eq__(self, other):\n        return True\n\n\n"
+              "def double(x):\n    return Anything()\n")
+    result = await run_tests(source, CHECK, "double", limits=limits)
+    assert result.status == "failed"
+    assert "not plain data" in result.detail
+
+
+async def test_tests_that_call_the_function_by_name_reach_the_program(limits):
+    test = "def check(candidate):\n    assert double(2) == candidate(2) == 4\n"
+    result = await run_tests("def double(x):\n    return x * 2\n", test, "double",
+                             support="def double(x):\n    pass\n", limits=limits)
+    assert result.passed, result.detail
+
+
+async def test_the_program_sees_a_read_only_world_with_empty_shared_directories(limits):
+    isolation = await check_isolation(limits)
+    if isolation is None or not isolation.namespaces:
+        pytest.skip("this kernel allows no namespaces")
+    places = (*isolation.hidden, "/proc")
+    source = textwrap.dedent(f"""
+        import errno, posix
+        def double(x):
+            seen = {{}}
+            for place in {places!r}:
+                try:
+                    seen[place] = posix.listdir(place)
+                except OSError as exc:
+                    seen[place] = exc.errno
+            writes = []
+            for target in [p + "/x" for p in {places!r}] + ["/etc/x", "/x"]:
+                try:
+                    posix.open(target, posix.O_CREAT | posix.O_WRONLY, 0o600)
+                    writes.append(target)
+                except OSError:
+                    pass
+            assert not writes, writes
+            # empty, or (Landlock) not even readable
+            assert all(v in ([], errno.EACCES) for v in seen.values()), seen
+            return x * 2
+    """)
+    result = await run_tests(source, CHECK, "double", limits=limits)
+    assert result.passed, result.detail
+    assert "/tmp" in isolation.hidden and "/dev/shm" in isolation.hidden
+
+
+async def test_its_directory_holds_no_more_than_the_disk_limit(limits):
+    isolation = await check_isolation(limits)
+    if isolation is None or not isolation.namespaces:
+        pytest.skip("this kernel allows no namespaces (no private tmpfs)")
+    small = replace(limits, disk_bytes=4 * 2**20, file_bytes=2**20)
+    source = textwrap.dedent("""
+        import posix
+        def double(x):
+            total = 0
+            try:
+                for n in range(32):
+                    fd = posix.open(f"f{n}", posix.O_CREAT | posix.O_WRONLY, 0o600)
+                    total += posix.write(fd, b"x" * 2**20)
+                    posix.close(fd)
+            except OSError:
+                pass
+            return total
+    """)
+    test = "def check(candidate):\n    assert 0 < candidate(0) <= 4 * 2**20\n"
+    result = await run_tests(source, test, "double", limits=small)
+    assert result.passed, result.detail
+
+
+async def test_open_files_are_limited(limits):
+    source = textwrap.dedent("""
+        def double(x):
+            held = [open(f"f{n}", "w") for n in range(64)]
+            return x * 2
+    """)
+    result = await run_tests(source, CHECK, "double", limits=limits)
+    assert result.status == "failed"
+    assert "Too many open files" in result.detail
+
+
+def test_the_notes_say_what_holds_and_what_does_not():
+    none = Isolation(0, False, "same-user").notes()
+    assert any("NO kernel-enforced isolation" in n and "forged" in n for n in none)
+    full = Isolation(7, True, "same-user", ("/tmp", "/run"), seccomp=True)
+    text = " | ".join(full.notes())
+    assert "Landlock ABI 7 and user, mount, network and PID namespaces" in text
+    assert "no network at all" in text and "/tmp, /run look empty" in text
+    assert "cannot signal processes outside" in text and "socket() and io_uring" in text
+    assert "hard-coding the tested cases" in text
+    old = " | ".join(Isolation(3, False, "same-user").notes())
+    assert "network is NOT isolated" in old and "unix socket files" in old
+    tcp_only = " | ".join(Isolation(5, False, "same-user", seccomp=True).notes())
+    assert "UDP is NOT blocked" in tcp_only and "could signal" not in tcp_only
+    namespaces_only = " | ".join(Isolation(0, True, "same-user").notes())
+    assert "may READ" in namespaces_only and "could signal those of its user" in namespaces_only
+    assert Isolation(0, True, "nobody").kernel_enforced and not Isolation(0, False, "nobody") \
+        .kernel_enforced
