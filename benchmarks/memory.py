@@ -117,9 +117,9 @@ async def session(
             reply = reply_of(turn)
             if reply is None or reply.status != "done":
                 stopped = (f"turn {i + 1} ended {getattr(reply, 'status', None)}: "
-                           f"{getattr(turn, 'error', None)}")
+                           f"{turn.turn.error}")
                 break
-            tokens = reply.done.tokens if reply.done is not None else reply.chunks
+            tokens = reply.reply.done.tokens if reply.reply.done is not None else reply.chunks
             rates.append(tokens / (end - start))
             if i == 0:
                 gc.collect()

@@ -101,7 +101,7 @@ async def app_once(config: Config) -> dict[str, Any]:
         reply = reply_of(turn)
         assert reply is not None
         painted = await _first_frame_after(app, watch, end)
-        done = reply.done
+        done = reply.reply.done
         tokens = done.tokens if done is not None else reply.chunks
         note = ""
         if reply.body.source != reply.text:

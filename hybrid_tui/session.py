@@ -68,8 +68,9 @@ class Reply:
     escalated: bool = False
     #: the escalation that started this reply (its confidence, threshold and reason)
     escalation: Escalation | None = None
-    #: the user asked the other model for this reply
+    #: the user asked the other model for this reply (and the decision that sent it there)
     asked_other: bool = False
+    decision: Decision | None = None
     #: the answer text as it arrived, in pieces (joined on demand: ``text``)
     parts: list[str] = field(default_factory=list)
     thinking_parts: list[str] = field(default_factory=list)
@@ -304,8 +305,14 @@ def apply(session: Session, event: SessionEvent) -> Change:
             reply.wait = None
             return Change("thinking", reply)
         case Decision():
-            turn.decision = event
             turn.status = "streaming"
+            current = turn.current
+            if current is not None and current.asked_other and current.decision is None:
+                # the second opinion's routing: the turn keeps its first decision
+                current.decision = event
+                current.backend, current.model = event.backend, event.model
+                return Change("badge", current)
+            turn.decision = event
             return Change("decision", _new_reply(turn, event.backend, event.model))
         case Waiting():
             reply = turn.current or _new_reply(turn, event.backend, event.model)
@@ -419,6 +426,7 @@ def _reply_record(reply: Reply) -> dict[str, Any]:
         "escalated": reply.escalated,
         "escalation": _event_dict(reply.escalation),
         "asked_other": reply.asked_other,
+        "decision": _event_dict(reply.decision),
         "text": reply.text,
         "thinking": reply.thinking,
         "chunks": reply.chunks,
@@ -479,6 +487,7 @@ def _reply_from(data: dict[str, Any]) -> Reply:
         escalated=bool(data.get("escalated")),
         escalation=_event(Escalation, data.get("escalation")),
         asked_other=bool(data.get("asked_other")),
+        decision=_event(Decision, data.get("decision")),
         rating=data.get("rating") if isinstance(data.get("rating"), bool) else None,
         end_note=_str(data.get("end_note")),
     )

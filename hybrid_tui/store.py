@@ -331,10 +331,14 @@ class Store:
 
     def update_session(
         self, session_id: int, *, name: str | None = None,
-        settings: dict[str, Any] | None = None,
+        settings: dict[str, Any] | None = None, touch: bool = False,
     ) -> None:
-        """Rename a chat and/or replace its settings; a name already taken is a ValueError."""
+        """Rename a chat and/or replace its settings, and (``touch``) mark it used now (so
+        ``--resume`` reopens the chat last looked at); a name already taken is a ValueError."""
         with self._lock, self._db() as db:
+            if touch:
+                db.execute("UPDATE sessions SET updated = ? WHERE id = ?",
+                           (time.time(), session_id))
             if name is not None:
                 other = self._session_named(db, name)
                 if other is not None and other != session_id:

@@ -7,6 +7,7 @@ layout, lifecycle and wiring. Every action reads the session model, never a widg
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,6 +166,9 @@ class SessionActions(_Base):
             assert self.store is not None
             session = load_chat(self.store, session_id)
             self._open_chats[session_id] = session
+        if self.store is not None and self.writer.store is not None:
+            with suppress(Exception):  # "last used" is a nicety; saving reports its own
+                self.store.update_session(session_id, touch=True)
         await self.show_chat(session)
         self.update_hint(Content.assemble("Chat ", (session.name, "bold"),
                                           f" · {len(session.turns)} turns"))

@@ -56,6 +56,8 @@ from hybrid_tui.ui.widgets.turn import Figures, TurnView, same_figures
 log = logging.getLogger(__name__)
 
 _OWN = object()  # "open the default store yourself"
+#: the action names of the action table (``cycle_force``, ``rate`` ...)
+_MAIN_SCREEN_ACTIONS = frozenset(a.action.split("(")[0] for a in ACTIONS)
 IDLE_HINT = Content.styled(
     "Enter send · ctrl+j new line · ↑↓ earlier prompts · esc stop · ctrl+p commands",
     "$text-muted",
@@ -295,7 +297,8 @@ class HybridApp(SessionActions, App[int]):
         if opened and (self.resume or self.session_name):
             count = len(session.turns)
             if count:
-                self.notify(f"Opened chat {session.name!r}: {count} turns.", markup=False)
+                self.notify(f"Opened chat {session.name!r}: {count} turn"
+                            f"{'s' if count != 1 else ''}.", markup=False)
             elif self.resume:
                 self.notify("No earlier chat to resume; starting a new one.", markup=False)
 
@@ -504,6 +507,11 @@ class HybridApp(SessionActions, App[int]):
         return not self.runner.busy
 
     # -- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The action table's keys belong to the main screen: on a dialog (chats list, help,
+        decision detail) they fall through to the dialog's own keys."""
+        return action not in _MAIN_SCREEN_ACTIONS or self.screen is self.screen_stack[0]
 
     @guarded
     def action_cancel(self) -> None:

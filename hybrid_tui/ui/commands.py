@@ -7,7 +7,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
+from textual.markup import escape
 
 from hybrid_tui.keymap import actions_with, display_key
 
@@ -53,7 +55,8 @@ def app_commands(app: HybridApp) -> list[Command]:
 
 
 class HybridCommands(Provider):
-    """Fuzzy-matches :func:`app_commands`."""
+    """Fuzzy-matches :func:`app_commands`. Names can hold model text (code block labels) and
+    backend names: they are shown as plain :class:`Content`, never parsed as markup."""
 
     def _commands(self) -> list[Command]:
         from hybrid_tui.ui.app import HybridApp
@@ -62,11 +65,23 @@ class HybridCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, help_text, callback in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(Content(name), callback, text=name, help=escape(help_text))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, help_text, callback in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, text=name, help=help_text)
+                yield Hit(score, highlight(matcher, name), callback, text=name,
+                          help=escape(help_text))
+
+
+def highlight(matcher: Matcher, name: str) -> Content:
+    """``name`` as plain text with the matched characters styled (Textual's own
+    ``Matcher.highlight`` parses its argument as markup)."""
+    content = Content(name)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, name)
+    for offset in offsets:
+        if not name[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

@@ -39,6 +39,7 @@ from hybrid_tui.events import (
 from hybrid_tui.session import AskOther, Cancelled, Change, Session, Turn, apply
 from hybrid_tui.ui.safe import excerpt
 from hybrid_tui.ui.widgets.routing_log import LogEntry
+from hybrid_tui.ui.widgets.turn_text import FORCE_WORDS
 
 if TYPE_CHECKING:
     from hybrid_tui.ui.app import HybridApp
@@ -263,11 +264,11 @@ class TurnRunner:
         turn = job.turn
         if isinstance(event, Decision):
             dropped = event.history_dropped
-            self.add_log(job, "decision", event, outcome=(
-                # to fit the model's context window (the decision's detail says how it was
-                # worked out: signals["context"])
-                f"{dropped} old turn{'s' if dropped != 1 else ''} left out"
-                if dropped else ""))
+            said = [FORCE_WORDS[turn.force_source]] if turn.force_source in (
+                "prefix", "pin", "next") and job.other is None else []
+            if dropped:  # to fit the model's context window (signals["context"] says how)
+                said.append(f"{dropped} old turn{'s' if dropped != 1 else ''} left out")
+            self.add_log(job, "decision", event, outcome=" · ".join(said))
         elif isinstance(event, Waiting):
             self._waiting(job, event)
         elif isinstance(event, Fallback):
@@ -339,6 +340,10 @@ class TurnRunner:
         """One routing-log row for the job's turn, filled from its decision where not given."""
         turn = job.turn
         d = turn.decision
+        reply = turn.current
+        if job.other is not None and reply is not None and reply.decision is not None:
+            d = reply.decision  # the second opinion's own routing
+            route = route if route is not None else "asked other"
         fallback = turn.fallback
         default_route = (
             f"fallback {fallback.from_backend} → {fallback.to_backend}" if fallback else ""

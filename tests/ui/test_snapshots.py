@@ -67,14 +67,15 @@ def sims():
     thread.stop()
 
 
-def make_app(sims, *, theme: str = "hybrid-dark", routing: RoutingConfig | None = None
-             ) -> HybridApp:
+def make_app(sims, *, theme: str = "hybrid-dark", routing: RoutingConfig | None = None,
+             **kwargs) -> HybridApp:
     lmstudio, ollama, thread = sims
     thread.start()
     config = config_for("http://localhost:1234", "http://localhost:11434", theme=theme,
                         routing=routing)
     factory = redirecting_factory({1234: lmstudio.port, 11434: ollama.port})
-    return HybridApp(config, service_factory=factory, clock=frozen_clock, figures=fixed_figures)
+    return HybridApp(config, service_factory=factory, clock=frozen_clock, figures=fixed_figures,
+                     **kwargs)
 
 
 def statuses(app: HybridApp) -> set[str]:
@@ -84,6 +85,8 @@ def statuses(app: HybridApp) -> set[str]:
 async def ready(pilot, *, expect: set[str] | None = None) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: statuses(app) == (expect or {"up"}), what="health")
+    # a slow first probe on a busy machine says "down" then "back up": not part of the screen
+    app.clear_notifications()
     await settle(pilot)
 
 

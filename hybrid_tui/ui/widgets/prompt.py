@@ -260,8 +260,8 @@ class ForceToggle(Widget, can_focus=False):
             return Content.assemble(("route ", "$text-muted"), ("Auto", "bold $text-accent"),
                                     ("  ⇄", "$text-muted"))
         if source == "pin":
-            return Content.assemble(("📌 ", "$text-warning"),
-                                    (force, "bold $text-warning"), (" pinned", "$text-muted"))
+            return Content.assemble(("pinned ", "$text-muted"), (force, "bold $text-warning"),
+                                    ("  F4 unpins", "$text-muted"))
         return Content.assemble(("next → ", "$text-muted"), (force, "bold $text-warning"),
                                 (" (once)", "$text-muted"))
 

@@ -141,12 +141,12 @@ def failover_marker(failover: Failover) -> str:
 
 
 def attachment_chips(attachments: tuple[Attachment, ...]) -> Content:
-    """One chip per attached file: ``📎 src/app.py · 4.2 kB``."""
+    """One chip per attached file: `` @src/app.py · 4.2 kB ``."""
     parts: list[str | tuple[str, str]] = []
     for attachment in attachments:
         if parts:
             parts.append("  ")
-        parts.append((f" 📎 {sanitize(attachment.path)} · {human_size(attachment.size)} ",
+        parts.append((f" @{sanitize(attachment.path)} · {human_size(attachment.size)} ",
                       "$text-primary on $boost"))
     return Content.assemble(*parts)
 
