@@ -221,7 +221,28 @@ def _open_tui(args: argparse.Namespace) -> int:
     return code if isinstance(code, int) else 0
 
 
+def _recover_store() -> None:
+    """Before any command: a store file SQLite cannot read is moved aside, with one line
+    saying where to, and a fresh one started (every command then finds a usable file)."""
+    from hybrid_tui import locations
+
+    path = locations.store_file()
+    if not path.exists():
+        return  # nothing to recover, and nothing is created for commands that never store
+    from hybrid_tui.cli_output import message
+    from hybrid_tui.store import Store, StoreError
+
+    store = Store(path, notice=lambda line: message(line, style="yellow"))
+    try:
+        store.open()
+    except StoreError:
+        pass  # busy or unreadable for another reason: the command that needs it says so
+    finally:
+        store.close()
+
+
 def _dispatch(args: argparse.Namespace) -> int:
+    _recover_store()
     if args.command == "ask":
         from hybrid_tui.cli_ask import run_ask
 

@@ -1,0 +1,134 @@
+"""Two processes on one data directory, and a damaged database file, as the commands meet
+them: every command keeps working and says what it did."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hybrid_tui import locations
+from tests.support import dead_url
+
+TIMEOUT = 60
+
+#: one app instance: saves turns and outcomes as fast as it can, with a short lock wait so
+#: the other writers' locks are met often and must be waited out by retrying
+WRITER = textwrap.dedent("""
+    import sys
+    from hybrid_tui.store import Store
+    store = Store(sys.argv[1], busy_timeout=0.02, retry_for=10.0, notice=lambda line: None)
+    session = store.new_session(sys.argv[2])
+    for i in range(40):
+        turn = store.save_turn(session, None, prompt=f"{sys.argv[2]} {i}", reply="")
+        store.save_turn(session, turn, prompt=f"{sys.argv[2]} {i}", reply="ok", status="done")
+        store.record_outcome(task_type="edit", complexity="simple", backend=sys.argv[2],
+                             success=True)
+    print(store.retries)
+""")
+
+#: a slow writer that keeps the write lock for 0.15 s at a time (a big save, a slow disk)
+HOG = textwrap.dedent("""
+    import sqlite3, sys, time
+    db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+    print("ready", flush=True)
+    for _ in range(8):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO sessions (created, title) VALUES (0, 'hog')")
+        time.sleep(0.15)
+        db.execute("COMMIT")
+        time.sleep(0.02)
+""")
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hybrid_tui", *args], capture_output=True,
+                          text=True, timeout=TIMEOUT,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "300"})
+
+
+def test_two_instances_write_one_store_at_once_and_both_keep_working(tmp_path):
+    from hybrid_tui.store import Store
+
+    path = tmp_path / "shared.sqlite3"
+    with Store(path) as store:
+        store.open()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    hog = subprocess.Popen([sys.executable, "-c", HOG, str(path)], stdout=subprocess.PIPE,
+                           text=True, env=env)
+    assert hog.stdout is not None and hog.stdout.readline().strip() == "ready"
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env) for name in ("first", "second")]  # fmt: skip
+    results = [w.communicate(timeout=TIMEOUT) for w in writers]
+    hog.wait(TIMEOUT)
+    for writer, (_out, err) in zip(writers, results, strict=True):
+        assert writer.returncode == 0, err
+    retries = sum(int(out) for out, _err in results)
+    assert retries > 0  # the locks were really met, and waited out
+    with Store(path) as store:
+        assert store.outcome_stats("edit", "simple") == {"first": (40, 40), "second": (40, 40)}
+    db = sqlite3.connect(path)
+    saved = db.execute("SELECT s.title, COUNT(*), SUM(t.reply = 'ok') FROM turns t"
+                       " JOIN sessions s ON s.id = t.session_id GROUP BY s.title").fetchall()
+    db.close()
+    assert sorted(saved) == [("first", 40, 40), ("second", 40, 40)]
+
+
+@pytest.fixture
+def garbage() -> Path:
+    path = locations.store_file()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x00garbage, not SQLite\n" * 100)
+    return path
+
+
+@pytest.fixture
+def config(tmp_path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"backends:\n  lmstudio:\n    endpoint: {dead_url()}\n"
+                    f"  ollama:\n    endpoint: {dead_url()}\nhealth:\n  timeout: 1\n",
+                    encoding="utf-8")  # fmt: skip
+    return path
+
+
+def moved_to(stderr: str, store: Path) -> Path:
+    """The path the one line about the damaged file names; that line is there once."""
+    lines = [ln for ln in stderr.splitlines() if "could not be read as a database" in ln]
+    assert len(lines) == 1, stderr
+    assert str(store) in lines[0]
+    aside = Path(lines[0].split(" moved it to ", 1)[1].split(" and started", 1)[0])
+    assert aside.exists() and aside.name.startswith(store.name + ".corrupt-")
+    return aside
+
+
+@pytest.mark.parametrize(
+    ("command", "code", "words"),
+    [
+        (["history"], 0, "nothing learned yet"),
+        (["history", "--json"], 0, ""),
+        (["rate", "+"], 2, "nothing to rate: no reply has been recorded yet"),
+        (["status"], 1, ""),
+    ],
+)
+def test_a_damaged_database_is_moved_aside_for_every_command(garbage, config, command, code,
+                                                             words):  # fmt: skip
+    done = run_cli(*command, "--config", str(config))
+    assert done.returncode == code, done.stderr
+    aside = moved_to(done.stderr, garbage)
+    assert aside.read_bytes() == b"\x00garbage, not SQLite\n" * 100
+    assert words in done.stderr
+    assert "DatabaseError" not in done.stderr and "Traceback" not in done.stderr
+    if command == ["history", "--json"]:
+        assert json.loads(done.stdout)["buckets"] == []
+    # a fresh, private file took its place; the next command has nothing to say about it
+    assert sqlite3.connect(garbage).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert garbage.stat().st_mode & 0o077 == 0
+    again = run_cli(*command, "--config", str(config))
+    assert "could not be read" not in again.stderr
