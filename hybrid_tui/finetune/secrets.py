@@ -1,0 +1,164 @@
+"""Keep secrets out of what ``fine-tune`` sends to the server or writes to a training set.
+
+The profile becomes a system prompt that anyone who can read the server's modelfile sees, and
+a training set is shared with whatever trains on it. So, as files are read:
+
+- files whose names say they hold secrets (``.env*``, ``*.pem``, ``*.key``, SSH keys
+  ``id_*``, ``.netrc``, ``.npmrc``, ``.pypirc``, credentials files, ...) and directories such
+  as ``.ssh/`` are not read at all;
+- in every other file, values that look like keys are replaced with ``[redacted]``: known
+  token shapes (``AKIA…``, ``ghp_…``, ``sk-…``, ...), private-key blocks, passwords in URLs,
+  quoted values given to names like ``password`` or ``api_key``, and long high-entropy
+  tokens (base64-like; a hex-only key is not recognised by its entropy).
+
+Both are counted so the user sees what was kept out. A pattern cannot know every secret: the
+report and ``--dry-run`` exist so that a person can look.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from hybrid_tui.backends.http_errors import REDACTED
+
+#: file names (case-insensitive globs) that hold credentials, not code
+SECRET_FILES = (
+    ".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "*.keystore",
+    "*.ppk", "*.kdbx", ".netrc", "_netrc", ".npmrc", ".pypirc", ".git-credentials", ".pgpass",
+    ".htpasswd", ".dockercfg", ".boto", ".s3cfg", "credentials", "credentials.*",
+    "*.credentials", "*-credentials.json", "client_secret*.json", "secrets.yml",
+    "secrets.yaml", "secrets.json", "secrets.toml", ".secrets*",
+)  # fmt: skip
+#: SSH keys: id_rsa, id_ed25519, id_work, their .pub halves (not id_utils.py)
+_SSH_KEY = re.compile(r"^id_[^.]+(\.pub)?$|^id_[^.]+-cert\.pub$", re.I)
+#: directories that hold nothing but credentials
+SECRET_DIRS = frozenset({".ssh", ".aws", ".gnupg", ".docker", ".kube", ".password-store"})
+
+_TOKENS = (
+    ("AWS access key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})")),
+    ("GitLab token", re.compile(r"\bglpat-[\w-]{20,}")),
+    ("API key", re.compile(r"\bsk-[\w-]{16,}")),
+    ("Stripe key", re.compile(r"\b[rsp]k_(?:live|test)_\w{16,}")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[\w-]{10,}")),
+    ("Google API key", re.compile(r"\bAIza[\w-]{35}")),
+    ("npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
+    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
+    ("JSON web token", re.compile(r"\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}")),
+)  # fmt: skip
+#: the password in scheme://user:password@host
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:)([^/\s@'\"]+)(@)", re.I)
+#: a quoted value given to a name that says it is secret (code, JSON, YAML, INI alike)
+_NAMED = re.compile(
+    r"""(?ix)
+    (\b[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey|access[_-]?key
+       |private[_-]?key|auth[_-]?key|credentials?)(?:[_.-][\w.-]*)?["']?  # the name
+     (?:\s*:\s*[\w.\[\], |]{1,40}?)?                           # an annotation (password: str)
+     \s*(?:=|:|=>|:=)\s*)                                      # assigned, defaulted or keyed
+    (["'])([^"'\s]{4,})(\2)                                    # a quoted value, no spaces
+    """
+)
+#: an unquoted value given to such a name in a config file or script (API_KEY=abc123)
+_NAMED_BARE = re.compile(
+    r"(?i)^(\s*(?:export\s+)?[\w.-]*(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|apikey"
+    r"|access[_-]?key|private[_-]?key|auth[_-]?key|credentials?)(?:[_.-][\w.-]*)?\s*[:=]\s*)"
+    r"([^\s'\"#;,]{4,})\s*$"
+)
+#: where bare values are configuration, not code (``token = make_token()``)
+_CONFIG_LANGUAGES = frozenset({"YAML", "INI", "TOML", "Shell", "Text", "Dockerfile",
+                               "Makefile"})  # fmt: skip
+_CANDIDATE = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
+#: bits per character above which a mixed-case token with digits reads as random
+ENTROPY_BITS = 4.5
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+
+
+def is_secret_file(name: str, is_dir: bool = False) -> bool:
+    """True for a file or directory whose name says it holds credentials."""
+    if is_dir:
+        return name in SECRET_DIRS
+    lowered = name.lower()
+    return bool(_SSH_KEY.match(name)) or any(fnmatch.fnmatchcase(lowered, pattern)
+                                             for pattern in SECRET_FILES)  # fmt: skip
+
+
+def entropy(text: str) -> float:
+    """Shannon entropy of ``text`` in bits per character."""
+    counts = Counter(text)
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _random_looking(token: str) -> bool:
+    has_all = (any(c.isdigit() for c in token) and any(c.islower() for c in token)
+               and any(c.isupper() for c in token))  # fmt: skip
+    return has_all and entropy(token) >= ENTROPY_BITS
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """One line with something that looked like a key: where, and what it looked like."""
+
+    path: str
+    line: int
+    kind: str
+
+
+def redact_line(line: str, language: str) -> tuple[str, str | None]:
+    """``line`` with every key-like value replaced, and the kind of the first one (None
+    when the line is clean)."""
+    kind: str | None = None
+    for name, pattern in _TOKENS:
+        line, n = pattern.subn(REDACTED, line)
+        kind = kind or (name if n else None)
+    line, n = _URL_PASSWORD.subn(rf"\1{REDACTED}\3", line)
+    kind = kind or ("password in a URL" if n else None)
+    line, n = _NAMED.subn(rf"\1\2{REDACTED}\4", line)
+    if not n and language in _CONFIG_LANGUAGES:
+        line, n = _NAMED_BARE.subn(rf"\1{REDACTED}", line)
+    kind = kind or ("secret value" if n else None)
+    found = [m for m in _CANDIDATE.findall(line) if _random_looking(m)]
+    for token in found:
+        line = line.replace(token, REDACTED)
+    kind = kind or ("high-entropy token" if found else None)
+    return line, kind
+
+
+def redact_text(text: str, path: str, language: str) -> tuple[str, list[Redaction]]:
+    """``text`` with key-like values (and whole private-key blocks) replaced, and one
+    :class:`Redaction` per changed line."""
+    out: list[str] = []
+    found: list[Redaction] = []
+    in_key = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        if in_key or _PEM_BEGIN.search(line):
+            in_key = not _PEM_END.search(line)
+            out.append(REDACTED)
+            found.append(Redaction(path, number, "private key"))
+            continue
+        clean, kind = redact_line(line, language)
+        out.append(clean)
+        if kind is not None:
+            found.append(Redaction(path, number, kind))
+    return "\n".join(out), found
+
+
+def report(secret_files: list[str], redactions: list[Redaction], limit: int = 5) -> str:
+    """One line for the user: the files skipped and the lines redacted, with a few names."""
+    def some(items: list[str]) -> str:
+        shown = ", ".join(items[:limit])
+        return shown + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
+
+    files = len(secret_files)
+    lines = len(redactions)
+    noun = "file that holds" if files == 1 else "files that hold"
+    parts = [f"skipped {files} {noun} secrets" + (f": {some(secret_files)}" if files else "")]
+    where = [f"{r.path}:{r.line} ({r.kind})" for r in redactions]
+    what = "line that looks like a key" if lines == 1 else "lines that look like keys"
+    parts.append(f"redacted {lines} {what}" + (f": {some(where)}" if lines else ""))
+    return "; ".join(parts)
