@@ -32,9 +32,11 @@ def make_dirs(path: Path) -> None:
 
 
 def private_dir(path: Path) -> Path:
-    """``path`` as a directory only its owner can list or enter (created, or tightened)."""
+    """``path`` as a directory only its owner can list or enter (created, or tightened).
+    A shared directory such as ``/tmp`` (sticky bit) is never tightened: others need it."""
     make_dirs(path)
-    tighten(path, PRIVATE_DIR)
+    if not os.stat(path).st_mode & stat.S_ISVTX:
+        tighten(path, PRIVATE_DIR)
     return path
 
 

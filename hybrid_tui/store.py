@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 
 from hybrid_tui import locations
 from hybrid_tui.errors import StoreError
-from hybrid_tui.private_files import create_private, private_dir, tighten
+from hybrid_tui.private_files import create_private, make_dirs, private_dir, tighten
 
 __all__ = ["SCHEMA_VERSION", "OutcomeStore", "Store", "StoreError", "move_aside"]
 
@@ -154,7 +154,10 @@ class Store:
     # -- connection ------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        private_dir(self.path.parent)
+        if self.path.parent == locations.data_dir():
+            private_dir(self.path.parent)
+        else:  # a directory the caller chose may be theirs to share: only what we create
+            make_dirs(self.path.parent)
         # SQLite gives the -wal and -shm files the main file's mode, so a 0600 file made
         # here keeps all three private whatever the umask
         create_private(self.path)

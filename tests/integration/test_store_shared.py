@@ -18,12 +18,13 @@ from tests.support import dead_url
 
 TIMEOUT = 60
 
-#: one app instance: saves turns and outcomes as fast as it can, with a short lock wait so
-#: the other writers' locks are met often and must be waited out by retrying
+#: one app instance: says it has started, then saves turns and outcomes as fast as it can,
+#: with a short lock wait so the other writers' locks must be waited out by retrying
 WRITER = textwrap.dedent("""
-    import sys
+    import pathlib, sys
     from hybrid_tui.store import Store
     store = Store(sys.argv[1], busy_timeout=0.02, retry_for=10.0, notice=lambda line: None)
+    pathlib.Path(sys.argv[1] + ".started-" + sys.argv[2]).touch()
     session = store.new_session(sys.argv[2])
     for i in range(40):
         turn = store.save_turn(session, None, prompt=f"{sys.argv[2]} {i}", reply="")
@@ -33,17 +34,26 @@ WRITER = textwrap.dedent("""
     print(store.retries)
 """)
 
-#: a slow writer that keeps the write lock for 0.15 s at a time (a big save, a slow disk)
+#: a slow writer (a big save, a slow disk): holds the write lock until both writers have
+#: started and a little longer, so each of them meets it, then 0.05 s in every 0.15 s until
+#: its stdin closes
 HOG = textwrap.dedent("""
-    import sqlite3, sys, time
+    import glob, sqlite3, sys, threading, time
     db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
-    print("ready", flush=True)
-    for _ in range(8):
+    done = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+    db.execute("BEGIN IMMEDIATE")
+    print("holding", flush=True)
+    while len(glob.glob(sys.argv[1] + ".started-*")) < 2 and not done.is_set():
+        time.sleep(0.01)
+    time.sleep(0.3)
+    db.execute("COMMIT")
+    while not done.is_set():
         db.execute("BEGIN IMMEDIATE")
         db.execute("INSERT INTO sessions (created, title) VALUES (0, 'hog')")
-        time.sleep(0.15)
+        time.sleep(0.05)
         db.execute("COMMIT")
-        time.sleep(0.02)
+        time.sleep(0.1)
 """)
 
 
@@ -60,18 +70,18 @@ def test_two_instances_write_one_store_at_once_and_both_keep_working(tmp_path):
     with Store(path) as store:
         store.open()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    hog = subprocess.Popen([sys.executable, "-c", HOG, str(path)], stdout=subprocess.PIPE,
-                           text=True, env=env)
-    assert hog.stdout is not None and hog.stdout.readline().strip() == "ready"
+    hog = subprocess.Popen([sys.executable, "-c", HOG, str(path)], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True, env=env)
+    assert hog.stdout is not None and hog.stdout.readline().strip() == "holding"
     writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), name],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env) for name in ("first", "second")]  # fmt: skip
     results = [w.communicate(timeout=TIMEOUT) for w in writers]
-    hog.wait(TIMEOUT)
+    hog.communicate(timeout=TIMEOUT)  # closes its stdin: it stops
     for writer, (_out, err) in zip(writers, results, strict=True):
         assert writer.returncode == 0, err
     retries = sum(int(out) for out, _err in results)
-    assert retries > 0  # the locks were really met, and waited out
+    assert retries >= 2  # each met the lock held past its busy timeout, and waited it out
     with Store(path) as store:
         assert store.outcome_stats("edit", "simple") == {"first": (40, 40), "second": (40, 40)}
     db = sqlite3.connect(path)
@@ -132,3 +142,18 @@ def test_a_damaged_database_is_moved_aside_for_every_command(garbage, config, co
     assert garbage.stat().st_mode & 0o077 == 0
     again = run_cli(*command, "--config", str(config))
     assert "could not be read" not in again.stderr
+
+
+def test_ask_on_a_damaged_database_answers_and_records_in_a_fresh_one(garbage, tmp_path,
+                                                                     threaded_sims):  # fmt: skip
+    config = tmp_path / "sims.yaml"
+    config.write_text(f"backends:\n  lmstudio:\n    endpoint: {threaded_sims.lmstudio.url}\n"
+                      f"  ollama:\n    endpoint: {threaded_sims.ollama.url}\n",
+                      encoding="utf-8")  # fmt: skip
+    done = run_cli("ask", "format this code: x=1", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    moved_to(done.stderr, garbage)
+    from hybrid_tui.store import Store
+
+    with Store(garbage) as store:
+        assert store.last_reply() is not None

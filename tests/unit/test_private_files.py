@@ -73,3 +73,23 @@ def test_ui_exports_are_private(tmp_path) -> None:
 
     path = write_export(tmp_path / "exports", "transcript", ".md", "text", 0.0)
     assert mode(path) == 0o600 and mode(path.parent) == 0o700
+
+
+def test_a_shared_sticky_directory_is_never_tightened(tmp_path) -> None:
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    private_dir(shared)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+
+
+def test_a_store_outside_the_data_dir_leaves_its_directory_alone(tmp_path) -> None:
+    from hybrid_tui.store import Store
+
+    tmp_path.chmod(0o755)
+    with Store(tmp_path / "s.sqlite3") as store:
+        store.new_session()
+    assert mode(tmp_path) == 0o755 and mode(tmp_path / "s.sqlite3") == 0o600
+    with Store(tmp_path / "new" / "s.sqlite3") as store:
+        store.new_session()
+    assert mode(tmp_path / "new") == 0o700

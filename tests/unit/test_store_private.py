@@ -167,3 +167,10 @@ def test_two_stores_on_one_file_write_at_once(tmp_path) -> None:
     assert stores[0].outcome_stats("edit", "simple") == {"b": (120, 120)}
     for store in stores:
         store.close()
+
+
+def test_benchmark_results_made_first_are_private_too(loose_umask) -> None:
+    from hybrid_tui.bench.results import BenchmarkStore
+
+    assert BenchmarkStore().pass_rates() == {}
+    assert mode(locations.store_file()) == 0o600 and mode(locations.data_dir()) == 0o700
