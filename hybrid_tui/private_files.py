@@ -44,10 +44,11 @@ def tighten(path: Path, mode: int = PRIVATE_FILE) -> None:
     """Take away every permission of group and others from ``path`` if it exists (a file of
     an older version); anything else about it stays."""
     try:
-        current = stat.S_IMODE(os.stat(path, follow_symlinks=False).st_mode)
+        found = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
         return
-    if current & 0o077:
+    current = stat.S_IMODE(found.st_mode)
+    if current & 0o077 and not stat.S_ISLNK(found.st_mode):  # never chmod a link's target
         os.chmod(path, current & mode)
 
 

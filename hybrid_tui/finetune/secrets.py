@@ -74,8 +74,20 @@ _CONFIG_LANGUAGES = frozenset({"YAML", "INI", "TOML", "Shell", "Text", "Dockerfi
 _CANDIDATE = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
 #: bits per character above which a mixed-case token with digits reads as random
 ENTROPY_BITS = 4.5
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+#: a private-key block, to its end marker or the end of the text
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
+                        r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)", re.S)
+#: what a line must hold (ASCII lower-cased) for any pattern above to match it. Looking for
+#: these in the whole file's bytes first keeps a large project fast: most lines hold none
+_NEEDLES = (
+    "akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "ghp_", "gho_", "ghu_",
+    "ghs_", "ghr_", "github_pat_", "glpat-", "sk-", "k_live_", "k_test_", "xox", "aiza",
+    "npm_", "hf_", "eyj", "://", "passw", "pwd", "secret", "token", "api_key", "api-key",
+    "apikey", "access_key", "access-key", "private_key", "private-key", "auth_key", "auth-key",
+    "credential",
+)  # fmt: skip
+_NEEDLE_BYTES = tuple(needle.encode() for needle in _NEEDLES)
+_CANDIDATE_BYTES = re.compile(_CANDIDATE.pattern.encode())
 
 
 def is_secret_file(name: str, is_dir: bool = False) -> bool:
@@ -132,20 +144,40 @@ def redact_line(line: str, language: str) -> tuple[str, str | None]:
 def redact_text(text: str, path: str, language: str) -> tuple[str, list[Redaction]]:
     """``text`` with key-like values (and whole private-key blocks) replaced, and one
     :class:`Redaction` per changed line."""
-    out: list[str] = []
-    found: list[Redaction] = []
-    in_key = False
-    for number, line in enumerate(text.split("\n"), start=1):
-        if in_key or _PEM_BEGIN.search(line):
-            in_key = not _PEM_END.search(line)
-            out.append(REDACTED)
-            found.append(Redaction(path, number, "private key"))
-            continue
-        clean, kind = redact_line(line, language)
-        out.append(clean)
+    lines = text.split("\n")
+    kinds: dict[int, str] = {}
+    for block in _PEM_BLOCK.finditer(text):
+        first = text.count("\n", 0, block.start())
+        for i in range(first, first + text.count("\n", block.start(), block.end() - 1) + 1):
+            lines[i] = REDACTED
+            kinds[i] = "private key"
+    for i in sorted(_hinted_lines(text) - kinds.keys()):
+        lines[i], kind = redact_line(lines[i], language)
         if kind is not None:
-            found.append(Redaction(path, number, kind))
-    return "\n".join(out), found
+            kinds[i] = kind
+    found = [Redaction(path, i + 1, kind) for i, kind in sorted(kinds.items())]
+    return "\n".join(lines), found
+
+
+def _hinted_lines(text: str) -> set[int]:
+    """Indexes of the lines that hold a needle or a long token (in UTF-8 bytes, where ASCII
+    lower-casing keeps every offset)."""
+    data = text.encode("utf-8", "surrogatepass")
+    lowered = data.lower()
+    offsets = [m.start() for m in _CANDIDATE_BYTES.finditer(data)]
+    for needle in _NEEDLE_BYTES:  # bytes.find is a fast substring search; a regex is not
+        at = lowered.find(needle)
+        while at >= 0:
+            offsets.append(at)
+            at = lowered.find(needle, at + 1)
+    offsets.sort()
+    lines: set[int] = set()
+    line = previous = 0
+    for offset in offsets:
+        line += data.count(b"\n", previous, offset)
+        previous = offset
+        lines.add(line)
+    return lines
 
 
 def report(secret_files: list[str], redactions: list[Redaction], limit: int = 5) -> str:
