@@ -83,8 +83,8 @@ _NEEDLES = (
     "akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "ghp_", "gho_", "ghu_",
     "ghs_", "ghr_", "github_pat_", "glpat-", "sk-", "k_live_", "k_test_", "xox", "aiza",
     "npm_", "hf_", "eyj", "://", "passw", "pwd", "secret", "token", "api_key", "api-key",
-    "apikey", "access_key", "access-key", "private_key", "private-key", "auth_key", "auth-key",
-    "credential",
+    "apikey", "access_key", "access-key", "accesskey", "private_key", "private-key",
+    "privatekey", "auth_key", "auth-key", "authkey", "credential",
 )  # fmt: skip
 _NEEDLE_BYTES = tuple(needle.encode() for needle in _NEEDLES)
 _CANDIDATE_BYTES = re.compile(_CANDIDATE.pattern.encode())

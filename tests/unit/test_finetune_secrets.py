@@ -33,7 +33,7 @@ def test_directories_of_credentials_are_not_entered():
     assert not is_secret_file("src", is_dir=True) and not is_secret_file(".env", is_dir=True)
 
 
-@pytest.mark.parametrize(("line", "secret", "kind"), [
+KEY_LINES = [
     ('AWS = "AKIAIOSFODNN7EXAMPLE"', "AKIAIOSFODNN7EXAMPLE", "AWS access key"),
     ("token: ghp_16C7e42F292c6912E7710c838347Ae178B4a", "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
      "GitHub token"),
@@ -44,7 +44,13 @@ def test_directories_of_credentials_are_not_entered():
     ("blob = 'q8Zr3Xk9LmP2vT7wY4bN6cJ1hF5dG0sA'", "q8Zr3Xk9LmP2vT7wY4bN6cJ1hF5dG0sA",
      "high-entropy token"),
     ("slack = 'xoxb-1234567890-abcdefghij'", "xoxb-1234567890-abcdefghij", "Slack token"),
-])  # fmt: skip
+    ("conn(accessKey='AB12cd34')", "AB12cd34", "secret value"),
+    ("JWT = 'eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.SflKxwRJSMeKKF2QT4fw'", "SflKxwRJSMeKKF2QT4fw",
+     "JSON web token"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "secret", "kind"), KEY_LINES)
 def test_lines_that_look_like_keys_are_redacted(line, secret, kind):
     clean, found = redact_line(line, "Python")
     assert secret not in clean and "[redacted]" in clean
@@ -62,6 +68,16 @@ def test_lines_that_look_like_keys_are_redacted(line, secret, kind):
 ])  # fmt: skip
 def test_ordinary_code_is_left_alone(line):
     assert redact_line(line, "Python") == (line, None)
+
+
+def test_whole_files_are_redacted_as_each_line_would_be():
+    # whole files are first searched for what a key needs, then only those lines are looked at
+    lines = ["x = 1", *(line for line, _s, _k in KEY_LINES), "é = 'ünïcode'", "y = 2"]
+    clean, found = redact_text("\n".join(lines), "f.py", "Python")
+    expected = [redact_line(line, "Python") for line in lines]
+    assert clean.split("\n") == [text for text, _kind in expected]
+    assert [(r.line, r.kind) for r in found] == [
+        (n, kind) for n, (_text, kind) in enumerate(expected, start=1) if kind is not None]
 
 
 def test_bare_values_are_redacted_in_config_files_only():
