@@ -266,9 +266,11 @@ def test_dry_run_prints_the_exact_body_and_sends_nothing(ollama, leaky, tmp_path
     config = config_for(tmp_path, ollama.url)
     args = ("fine-tune", "--config", str(config), "--model", "codellama:7b", "--directory",
             str(leaky), "--new-model-name", "shop-dry", "--parameter", "num_ctx=4096")
-    dry = cli(*args, "--dry-run")
+    out = tmp_path / "dry.jsonl"
+    dry = cli(*args, "--dry-run", "--dataset-out", str(out))
     assert dry.returncode == 0, dry.stderr
     assert ollama.hits == [] and ollama.routes.create.created == []
+    assert out.stat().st_mode & 0o777 == 0o600 and "def connect" in out.read_text()
     assert "nothing was sent" in dry.stderr and "skipped 10 files that hold secrets" in dry.stderr
     shown = json.loads(dry.stdout)
     assert shown["parameters"] == {"temperature": 0.2, "num_ctx": 4096}
