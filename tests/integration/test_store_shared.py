@@ -157,3 +157,23 @@ def test_ask_on_a_damaged_database_answers_and_records_in_a_fresh_one(garbage, t
 
     with Store(garbage) as store:
         assert store.last_reply() is not None
+
+
+def test_two_ask_processes_on_one_data_dir_both_record(tmp_path, threaded_sims):
+    config = tmp_path / "sims.yaml"
+    config.write_text(f"backends:\n  lmstudio:\n    endpoint: {threaded_sims.lmstudio.url}\n"
+                      f"  ollama:\n    endpoint: {threaded_sims.ollama.url}\n",
+                      encoding="utf-8")  # fmt: skip
+    env = {**os.environ, "NO_COLOR": "1"}
+    asks = [subprocess.Popen([sys.executable, "-m", "hybrid_tui", "ask", f"format this code: {n}",
+                              "--config", str(config)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+            for n in ("a = 1", "b = 2")]  # fmt: skip
+    for ask in asks:
+        _out, err = ask.communicate(timeout=TIMEOUT)
+        assert ask.returncode == 0, err
+    from hybrid_tui.store import Store
+
+    with Store() as store:
+        assert sum(total for _good, total in store.outcome_stats("format", "simple").values()) \
+            == 2
