@@ -85,8 +85,8 @@ def test_two_instances_write_one_store_at_once_and_both_keep_working(tmp_path):
     with Store(path) as store:
         assert store.outcome_stats("edit", "simple") == {"first": (40, 40), "second": (40, 40)}
     db = sqlite3.connect(path)
-    saved = db.execute("SELECT s.title, COUNT(*), SUM(t.reply = 'ok') FROM turns t"
-                       " JOIN sessions s ON s.id = t.session_id GROUP BY s.title").fetchall()
+    saved = db.execute("SELECT s.name, COUNT(*), SUM(t.reply = 'ok') FROM turns t"
+                       " JOIN sessions s ON s.id = t.session_id GROUP BY s.name").fetchall()
     db.close()
     assert sorted(saved) == [("first", 40, 40), ("second", 40, 40)]
 
