@@ -63,11 +63,13 @@ def create_private(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def open_private(path: Path) -> Iterator[TextIO]:
-    """Open ``path`` for writing text (UTF-8, replacing it) as a ``0600`` file; missing
-    directories on the way are created ``0700``."""
+def open_private(path: Path, *, exclusive: bool = False) -> Iterator[TextIO]:
+    """Open ``path`` for writing text (UTF-8) as a ``0600`` file, replacing it, or with
+    ``exclusive`` raising FileExistsError if it exists; missing directories on the way are
+    created ``0700``."""
     make_dirs(path.parent)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    flags |= os.O_EXCL if exclusive else os.O_TRUNC
     fd = os.open(path, flags, PRIVATE_FILE)
     try:
         _tighten_fd(fd)

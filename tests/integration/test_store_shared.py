@@ -177,3 +177,21 @@ def test_two_ask_processes_on_one_data_dir_both_record(tmp_path, threaded_sims):
     with Store() as store:
         assert sum(total for _good, total in store.outcome_stats("format", "simple").values()) \
             == 2
+
+
+def test_a_chat_exported_from_the_shell_is_private_and_never_replaces_a_file(config, tmp_path):
+    from hybrid_tui.store import Store
+
+    with Store() as store:
+        chat = store.new_session("work")
+        store.save_turn(chat, None, prompt="my private plan", reply="noted", status="done")
+    out = tmp_path / "shared" / "work.md"
+    old = os.umask(0o022)
+    try:
+        done = run_cli("export", "work", "-o", str(out), "--config", str(config))
+    finally:
+        os.umask(old)
+    assert done.returncode == 0, done.stderr
+    assert "my private plan" in out.read_text() and out.stat().st_mode & 0o777 == 0o600
+    again = run_cli("export", "work", "-o", str(out), "--config", str(config))
+    assert again.returncode == 2 and "exists" in again.stderr
