@@ -38,18 +38,26 @@ _SSH_KEY = re.compile(r"^id_[^.]+(\.pub)?$|^id_[^.]+-cert\.pub$", re.I)
 #: directories that hold nothing but credentials
 SECRET_DIRS = frozenset({".ssh", ".aws", ".gnupg", ".docker", ".kube", ".password-store"})
 
+_AWS = ("akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva")
+#: (what it is, what a line must hold for it (ASCII lower-cased), the pattern)
 _TOKENS = (
-    ("AWS access key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[0-9A-Z]{16}\b")),
-    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})")),
-    ("GitLab token", re.compile(r"\bglpat-[\w-]{20,}")),
-    ("API key", re.compile(r"\bsk-[\w-]{16,}")),
-    ("Stripe key", re.compile(r"\b[rsp]k_(?:live|test)_\w{16,}")),
-    ("Slack token", re.compile(r"\bxox[abposr]-[\w-]{10,}")),
-    ("Google API key", re.compile(r"\bAIza[\w-]{35}")),
-    ("npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
-    ("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
-    ("JSON web token", re.compile(r"\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}")),
+    ("AWS access key", _AWS,
+     re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[0-9A-Z]{16}\b")),
+    ("GitHub token", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+     re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,})")),
+    ("GitLab token", ("glpat-",), re.compile(r"\bglpat-[\w-]{20,}")),
+    ("API key", ("sk-",), re.compile(r"\bsk-[\w-]{16,}")),
+    ("Stripe key", ("k_live_", "k_test_"), re.compile(r"\b[rsp]k_(?:live|test)_\w{16,}")),
+    ("Slack token", ("xox",), re.compile(r"\bxox[abposr]-[\w-]{10,}")),
+    ("Google API key", ("aiza",), re.compile(r"\bAIza[\w-]{35}")),
+    ("npm token", ("npm_",), re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
+    ("Hugging Face token", ("hf_",), re.compile(r"\bhf_[A-Za-z0-9]{30,}\b")),
+    ("JSON web token", ("eyj",), re.compile(r"\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}")),
 )  # fmt: skip
+#: what a name that says it is secret holds (ASCII lower-cased); _NAMED spells the same
+_KEYWORDS = ("passw", "pwd", "secret", "token", "api_key", "api-key", "apikey", "access_key",
+             "access-key", "accesskey", "private_key", "private-key", "privatekey", "auth_key",
+             "auth-key", "authkey", "credential")  # fmt: skip
 #: the password in scheme://user:password@host
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:)([^/\s@'\"]+)(@)", re.I)
 #: a quoted value given to a name that says it is secret (code, JSON, YAML, INI alike)
@@ -79,14 +87,8 @@ _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----.*?"
                         r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)", re.S)
 #: what a line must hold (ASCII lower-cased) for any pattern above to match it. Looking for
 #: these in the whole file's bytes first keeps a large project fast: most lines hold none
-_NEEDLES = (
-    "akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "ghp_", "gho_", "ghu_",
-    "ghs_", "ghr_", "github_pat_", "glpat-", "sk-", "k_live_", "k_test_", "xox", "aiza",
-    "npm_", "hf_", "eyj", "://", "passw", "pwd", "secret", "token", "api_key", "api-key",
-    "apikey", "access_key", "access-key", "accesskey", "private_key", "private-key",
-    "privatekey", "auth_key", "auth-key", "authkey", "credential",
-)  # fmt: skip
-_NEEDLE_BYTES = tuple(needle.encode() for needle in _NEEDLES)
+_NEEDLE_BYTES = tuple(needle.encode() for needle in (
+    *(needle for _name, needles, _pattern in _TOKENS for needle in needles), "://", *_KEYWORDS))
 _CANDIDATE_BYTES = re.compile(_CANDIDATE.pattern.encode())
 
 
@@ -125,16 +127,21 @@ def redact_line(line: str, language: str) -> tuple[str, str | None]:
     """``line`` with every key-like value replaced, and the kind of the first one (None
     when the line is clean)."""
     kind: str | None = None
-    for name, pattern in _TOKENS:
-        line, n = pattern.subn(REDACTED, line)
-        kind = kind or (name if n else None)
-    line, n = _URL_PASSWORD.subn(rf"\1{REDACTED}\3", line)
-    kind = kind or ("password in a URL" if n else None)
-    line, n = _NAMED.subn(rf"\1\2{REDACTED}\4", line)
-    if not n and language in _CONFIG_LANGUAGES:
-        line, n = _NAMED_BARE.subn(rf"\1{REDACTED}", line)
-    kind = kind or ("secret value" if n else None)
-    found = [m for m in _CANDIDATE.findall(line) if _random_looking(m)]
+    lowered = line.lower()
+    # a pattern runs only on a line holding what it needs: most hinted lines need one or none
+    for name, needles, pattern in _TOKENS:
+        if any(needle in lowered for needle in needles):
+            line, n = pattern.subn(REDACTED, line)
+            kind = kind or (name if n else None)
+    if "://" in line:
+        line, n = _URL_PASSWORD.subn(rf"\1{REDACTED}\3", line)
+        kind = kind or ("password in a URL" if n else None)
+    if any(keyword in lowered for keyword in _KEYWORDS):
+        line, n = _NAMED.subn(rf"\1\2{REDACTED}\4", line)
+        if not n and language in _CONFIG_LANGUAGES:
+            line, n = _NAMED_BARE.subn(rf"\1{REDACTED}", line)
+        kind = kind or ("secret value" if n else None)
+    found = [m for m in _CANDIDATE.findall(line) if _random_looking(m)] if len(line) >= 32 else []
     for token in found:
         line = line.replace(token, REDACTED)
     kind = kind or ("high-entropy token" if found else None)
