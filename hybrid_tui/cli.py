@@ -182,7 +182,12 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:
         "Weights are trained ONLY when --adapter gives a LoRA adapter (GGUF) trained\n"
         "elsewhere; without it the new model is the base model with the project profile\n"
         "as its system prompt. --dataset-out writes a chat-format JSONL training set for\n"
-        "external LoRA tools.",
+        "external LoRA tools.\n\n"
+        "Secrets stay out of both: files that hold them (.env*, *.pem, *.key, id_*, .netrc,\n"
+        ".npmrc, .pypirc, credentials files, .ssh/ ...) are not read, values that look like\n"
+        "keys (AKIA..., ghp_..., sk-..., passwords, high-entropy tokens) become [redacted],\n"
+        "and signatures show default values as '...'. What was kept out is reported; use\n"
+        "--dry-run to read exactly what would be sent.",
         epilog=_EPILOG, formatter_class=raw)
     tune.add_argument("--model", required=True, metavar="BASE",
                       help="the base model on the Ollama server, e.g. codellama:7b")
@@ -192,7 +197,10 @@ def _add_tool_commands(commands: argparse._SubParsersAction) -> None:
     tune.add_argument("--adapter", metavar="PATH",
                       help="a LoRA adapter in GGUF format to apply (uploaded as a blob)")
     tune.add_argument("--dataset-out", metavar="FILE",
-                      help="also write a chat-format JSONL training set to FILE")
+                      help="also write a chat-format JSONL training set to FILE (mode 0600)")
+    tune.add_argument("--dry-run", action="store_true",
+                      help="print the exact JSON body POST /api/create would send and stop: "
+                      "nothing is sent to the server (--dataset-out is still written)")
     tune.add_argument("--parameter", metavar="KEY=VALUE", action="append", default=[],
                       help="a model parameter for the new model (repeatable; default "
                       "temperature=0.2)")
@@ -221,7 +229,28 @@ def _open_tui(args: argparse.Namespace) -> int:
     return code if isinstance(code, int) else 0
 
 
+def _recover_store() -> None:
+    """Before any command: a store file SQLite cannot read is moved aside, with one line
+    saying where to, and a fresh one started (every command then finds a usable file)."""
+    from hybrid_tui import locations
+
+    path = locations.store_file()
+    if not path.exists():
+        return  # nothing to recover, and nothing is created for commands that never store
+    from hybrid_tui.cli_output import message
+    from hybrid_tui.store import Store, StoreError
+
+    store = Store(path, notice=lambda line: message(line, style="yellow"))
+    try:
+        store.open()
+    except StoreError:
+        pass  # busy or unreadable for another reason: the command that needs it says so
+    finally:
+        store.close()
+
+
 def _dispatch(args: argparse.Namespace) -> int:
+    _recover_store()
     if args.command == "ask":
         from hybrid_tui.cli_ask import run_ask
 

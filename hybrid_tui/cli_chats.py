@@ -16,6 +16,7 @@ from hybrid_tui.chats import ChatSummary, export_chat, find_chat, list_chats
 from hybrid_tui.cli_output import console, message, quiet_logging, strip_control
 from hybrid_tui.config import load_config
 from hybrid_tui.errors import UsageError
+from hybrid_tui.private_files import open_private
 
 
 def _store():  # type: ignore[no-untyped-def]
@@ -71,7 +72,7 @@ def run_export(args: argparse.Namespace) -> int:
         return 0
     path = Path(args.output).expanduser()
     try:
-        with path.open("x", encoding="utf-8") as out:  # never over an existing file
+        with open_private(path, exclusive=True) as out:  # never over an existing file
             out.write(text)
     except FileExistsError:
         raise UsageError(f"{path} exists; choose another file (nothing was written)") from None

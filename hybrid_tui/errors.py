@@ -104,3 +104,14 @@ class ProtocolError(StreamError):
     """The server sent bytes that are not the protocol (malformed JSON line, wrong content)."""
 
     kind = "protocol"
+
+
+class StoreError(HybridError):
+    """The SQLite store could not be read or written, even after retrying (disk full, held
+    locked by another process, unreadable). One line naming the file; CLI exit 1."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        self.message = message
+        #: True when trying again later may work (busy, disk full), False when it will not
+        self.transient = transient
+        super().__init__(message)

@@ -36,9 +36,10 @@ def store_file() -> Path:
 
 
 def ensure_data_dir() -> Path:
-    d = data_dir()
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    """The data dir, created (or tightened) so only its owner can read what is in it."""
+    from hybrid_tui.private_files import private_dir
+
+    return private_dir(data_dir())
 
 
 def builtin_themes_dir() -> Path:

@@ -257,7 +257,7 @@ class HTTPBackend(Backend):
                 ctype = response.headers.get("content-type", "")
                 if response.status_code < 400 and not ctype.startswith("application/json"):
                     return response, None
-                raw = await _read_limited(response)
+                raw = await read_limited(response)
         except TimeoutError:
             raise self._timeout(True, 0.0, []) from None
         except httpx.HTTPError as exc:
@@ -324,7 +324,7 @@ class HTTPBackend(Backend):
         )
 
 
-async def _read_limited(response: httpx.Response, limit: int = ERROR_BODY_LIMIT) -> bytes:
+async def read_limited(response: httpx.Response, limit: int = ERROR_BODY_LIMIT) -> bytes:
     """Up to ``limit`` bytes of the body (error bodies can be whole HTML pages)."""
     buf = bytearray()
     async for data in response.aiter_bytes():

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hybrid_tui import locations
+from hybrid_tui.private_files import create_private, private_dir
 
 if TYPE_CHECKING:
     from hybrid_tui.bench.runner import ProblemResult
@@ -51,7 +52,7 @@ class BenchmarkStore:
         self.path = Path(path) if path is not None else locations.store_file()
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(private_dir(self.path.parent) / self.path.name)
         conn = sqlite3.connect(self.path, timeout=10.0)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")

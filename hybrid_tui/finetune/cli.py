@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from hybrid_tui.cli_output import message
 from hybrid_tui.config import BackendConfig, Config, load_config
 from hybrid_tui.errors import BackendError, BackendUnavailable, UsageError
 from hybrid_tui.finetune.create import (
+    Adapter,
     check_model_name,
     create_body,
     create_model,
@@ -79,9 +81,10 @@ def parse_parameters(items: list[str]) -> dict[str, Any]:
     return params
 
 
-async def _create(args: argparse.Namespace, cfg: BackendConfig, system: str,
-                  params: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """Talk to the server: base model present, adapter uploaded, model created and listed."""
+async def _create(args: argparse.Namespace, cfg: BackendConfig, body: dict[str, Any],
+                  adapter: Adapter | None) -> dict[str, Any]:  # fmt: skip
+    """Talk to the server: base model present, adapter uploaded, ``body`` sent to
+    ``/api/create`` as it is, model listed."""
     import httpx
 
     async with httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:
@@ -90,27 +93,22 @@ async def _create(args: argparse.Namespace, cfg: BackendConfig, system: str,
         models = await backend.models()
         if not any(same_model(m.name, args.model) for m in models):
             raise BackendError(f"the base model {args.model!r} is not on {cfg.name} at "
-                               f"{cfg.endpoint}; pull it first: `ollama pull {args.model}`",
+                               f"{backend.where}; pull it first: `ollama pull {args.model}`",
                                backend=cfg.name)  # fmt: skip
-        adapters = None
-        if args.adapter:
-            adapter = await read_adapter(args.adapter)
+        if adapter is not None:
             message(f"uploading the adapter {adapter.path.name} ({adapter.size:,} bytes) "
                     f"as blob {adapter.digest[:19]}…")  # fmt: skip
             uploaded = await upload_adapter(backend, adapter)
             message("  uploaded" if uploaded else "  the server already has it")
-            adapters = {adapter.path.name: adapter.digest}
-        body = create_body(args.new_model_name, args.model, system=system, parameters=params,
-                           adapters=adapters)  # fmt: skip
         message(f"creating {args.new_model_name} from {args.model} on {cfg.name} "
-                f"({cfg.endpoint}):")  # fmt: skip
+                f"({backend.where}):")  # fmt: skip
         statuses = []
         async for status in create_model(backend, body):
             statuses.append(status)
             message(f"  {cfg.name}: {status}", style="dim")
         listed = [m.name for m in await backend.models()
                   if same_model(m.name, args.new_model_name)]  # fmt: skip
-    return {"statuses": statuses, "listed": listed, "adapter": bool(adapters)}
+    return {"statuses": statuses, "listed": listed, "adapter": adapter is not None}
 
 
 def run_finetune(args: argparse.Namespace) -> int:
@@ -128,6 +126,8 @@ def run_finetune(args: argparse.Namespace) -> int:
     message(f"reading {directory.resolve()} …")
     result = scan(directory)
     message(result.summary())
+    kept_out = bool(result.secret_files or result.redactions)
+    message(result.secrets_report(), style="yellow" if kept_out else "dim")
     if not result.files:
         raise UsageError(f"--directory {args.directory}: no text files to learn from")
     profile = build_profile(result, name=args.new_model_name.split(":")[0])
@@ -141,11 +141,20 @@ def run_finetune(args: argparse.Namespace) -> int:
         message(f"wrote {plural(stats.examples, 'chat example')} ("
                 f"{plural(stats.definitions, 'definition')}, "
                 f"{plural(stats.continuations, 'continuation')}) to {stats.path}")  # fmt: skip
+    adapter = asyncio.run(read_adapter(args.adapter)) if args.adapter else None
+    body = create_body(args.new_model_name, args.model, system=profile.text, parameters=params,
+                       adapters={adapter.path.name: adapter.digest} if adapter else None)
+    if args.dry_run:
+        sys.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+        message(f"dry run: the body above is what POST /api/create would send to {cfg.name}; "
+                "nothing was sent" + (" (the adapter would be uploaded first)" if adapter
+                                      else ""), style="bold")  # fmt: skip
+        return 0
     if not args.adapter:
         message("no --adapter: no weights are trained; the new model is the base model with "
                 "this project's profile as its system prompt", style="yellow")
     try:
-        outcome = asyncio.run(_create(args, cfg, profile.text, params))
+        outcome = asyncio.run(_create(args, cfg, body, adapter))
     except BackendUnavailable as exc:
         from hybrid_tui.cli_doctor import start_fix
 
@@ -160,6 +169,8 @@ def run_finetune(args: argparse.Namespace) -> int:
         summary = {"model": args.new_model_name, "from": args.model, "backend": cfg.name,
                    "adapter": args.adapter, "weights_trained": outcome["adapter"],
                    "files": len(result.files), "skipped": dict(result.skipped),
+                   "secret_files": result.secret_files,
+                   "redacted": [asdict(r) for r in result.redactions],
                    "profile_chars": len(profile.text), "dataset": dataset,
                    "statuses": outcome["statuses"], "listed": outcome["listed"]}  # fmt: skip
         sys.stdout.write(json.dumps(summary) + "\n")

@@ -2,6 +2,9 @@
 ``parameters`` and, for a LoRA adapter, ``adapters`` — after uploading the adapter file as a
 blob (``HEAD``/``POST /api/blobs/sha256:<digest>``), since the server cannot read our disk.
 Status lines stream back as NDJSON and are yielded as they come.
+
+Whatever the server says (error bodies, status lines) is read with a size bound, made one
+printable line, and has the backend's API key removed, as for every other backend call.
 """
 
 from __future__ import annotations
@@ -17,15 +20,23 @@ from typing import Any
 
 import httpx
 
-from hybrid_tui.backends.http_errors import http_error, one_line, transport_error
-from hybrid_tui.backends.transport import HTTPBackend
-from hybrid_tui.errors import BackendError, TruncatedStream, UsageError
+from hybrid_tui.backends.http_errors import (
+    http_error,
+    one_line,
+    redact,
+    redact_error,
+    transport_error,
+)
+from hybrid_tui.backends.transport import HTTPBackend, read_limited
+from hybrid_tui.errors import BackendError, ProtocolError, TruncatedStream, UsageError
 
 #: creating copies layers and an upload can be large: generous, but never unbounded
 CREATE_TIMEOUT = httpx.Timeout(connect=5.0, read=600.0, write=600.0, pool=10.0)
 PROBE_TIMEOUT = 10.0
 GGUF_MAGIC = b"GGUF"
 CHUNK = 1024 * 1024
+#: bytes one status line may take (real ones are under 200)
+MAX_STATUS_LINE = 64 * 1024
 #: what Ollama accepts as a model name: [namespace/]name[:tag]
 MODEL_NAME = re.compile(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*(?:/[A-Za-z0-9][A-Za-z0-9_.-]*)?(?::[\w.-]+)?$"
@@ -89,14 +100,18 @@ async def upload_adapter(backend: HTTPBackend, adapter: Adapter) -> bool:
         if head.status_code == 200:
             return False
         if head.status_code != 404:
-            raise http_error(head.status_code, head.content, backend=backend.name)
+            raise _server_error(backend, head.status_code, head.content[:MAX_STATUS_LINE])
         resp = await backend.client.post(url, content=_chunks(adapter.path),
                                          headers=backend.headers(), timeout=CREATE_TIMEOUT)
     except httpx.HTTPError as exc:
         raise transport_error(exc, backend=backend.name, where=backend.where) from exc
     if resp.status_code not in (200, 201):
-        raise http_error(resp.status_code, resp.content, backend=backend.name)
+        raise _server_error(backend, resp.status_code, resp.content[:MAX_STATUS_LINE])
     return True
+
+
+def _server_error(backend: HTTPBackend, status: int, body: bytes) -> BackendError:
+    return redact_error(http_error(status, body, backend=backend.name), backend.secrets())
 
 
 def create_body(
@@ -127,9 +142,9 @@ async def create_model(backend: HTTPBackend, body: dict[str, Any]) -> AsyncItera
                                          headers=backend.headers(),
                                          timeout=CREATE_TIMEOUT) as resp:  # fmt: skip
             if resp.status_code >= 400:
-                raise http_error(resp.status_code, await resp.aread(), backend=backend.name)
-            async for line in resp.aiter_lines():
-                status = _status(line, backend.name)
+                raise _server_error(backend, resp.status_code, await read_limited(resp))
+            async for line in _lines(resp, backend.name):
+                status = _status(redact(line, backend.secrets()), backend.name)
                 if status is not None:
                     last = status
                     yield status
@@ -139,6 +154,22 @@ async def create_model(backend: HTTPBackend, body: dict[str, Any]) -> AsyncItera
     if last != "success":
         raise TruncatedStream("the model creation ended without \"success\"",
                               backend=backend.name)  # fmt: skip
+
+
+async def _lines(resp: httpx.Response, backend: str) -> AsyncIterator[str]:
+    """The body's lines, none longer than MAX_STATUS_LINE (a server that never sends a
+    newline must not fill our memory)."""
+    buffer = b""
+    async for data in resp.aiter_bytes():
+        buffer += data
+        *lines, buffer = buffer.split(b"\n")
+        if len(buffer) > MAX_STATUS_LINE:
+            raise ProtocolError(f"a status line longer than {MAX_STATUS_LINE:,} bytes",
+                                backend=backend)  # fmt: skip
+        for line in lines:
+            yield line.decode("utf-8", "replace")
+    if buffer:
+        yield buffer.decode("utf-8", "replace")
 
 
 def _status(line: str, backend: str) -> str | None:

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from hybrid_tui.finetune.profile import clean
+from hybrid_tui.finetune.profile import clean, parameters
 from hybrid_tui.finetune.scan import ScanResult, SourceFile
+from hybrid_tui.private_files import open_private
 
 MAX_EXAMPLES = 2000
 #: characters per example message
@@ -72,7 +73,7 @@ def definitions(f: SourceFile) -> Iterator[tuple[str, str]]:
         what = "class" if isinstance(node, ast.ClassDef) else "function"
         head = source.split("\n", 1)[0].strip() if what == "class" else ""
         if what == "function":
-            head = f"def {node.name}({ast.unparse(node.args)})"
+            head = f"def {node.name}({parameters(node.args)})"
         request = (f"In `{f.path}`, write the {what} `{node.name}` (`{head}`) for this project. "
                    f"It should do this:\n\n{doc}")  # fmt: skip
         yield request, f"```python\n{source}\n```"
@@ -97,8 +98,7 @@ def write_dataset(scan: ScanResult, out: str | Path, *, name: str | None = None,
     path = Path(out).expanduser()
     system = SYSTEM.format(name=clean(name or scan.root.name))
     count = defs = conts = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
+    with open_private(path) as fh:  # project code: the owner's eyes only
         for f in scan.files:
             if not f.is_code:
                 continue

@@ -8,6 +8,7 @@ them. Everything comes from the scanned text only; nothing is executed or import
 from __future__ import annotations
 
 import ast
+import copy
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ KEY_FILES = ("README.md", "README.rst", "README", "pyproject.toml", "setup.py", 
              ".editorconfig", "requirements.txt")  # fmt: skip
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: ``= value`` of one parameter in a JavaScript/TypeScript signature
+_DEFAULT = re.compile(r"""=\s*(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|[^,)]*)""")
 _SIGNATURES = {
     "JavaScript": re.compile(
         r"^\s*export\s+(?:default\s+)?(?:async\s+)?(?:function\s*\*?\s*(\w+)\s*(\([^)]*\))"
@@ -63,6 +66,36 @@ class Profile:
 def clean(text: str) -> str:
     """Project text made safe for a prompt and a terminal: no control characters."""
     return _CONTROL.sub("", text)
+
+
+#: defaults that say how a function behaves and cannot hold a secret
+_PLAIN_DEFAULTS = (None, True, False, Ellipsis)
+
+
+def parameters(args: ast.arguments) -> str:
+    """A function's parameters as source, every default value but None/True/False shown as
+    ``...``: a default can be a password (``def connect(password='hunter2')``), and the
+    profile is readable by anyone who can read the server's modelfile."""
+    def hide(node: ast.expr) -> ast.expr:
+        if isinstance(node, ast.Constant) and any(node.value is v for v in _PLAIN_DEFAULTS):
+            return node
+        return ast.Constant(value=Ellipsis)
+
+    shown = copy.copy(args)
+    shown.defaults = [hide(d) for d in args.defaults]
+    shown.kw_defaults = [None if d is None else hide(d) for d in args.kw_defaults]
+    return ast.unparse(shown)
+
+
+def _regex_parameters(signature: str) -> str:
+    """``signature`` with the default values inside its parentheses shown as ``...``."""
+    head, paren, rest = signature.partition("(")
+    if not paren:
+        return signature
+    inside, close, tail = rest.rpartition(")")
+    if not close:
+        inside, tail = rest, ""
+    return head + "(" + _DEFAULT.sub("= ...", inside) + close + tail
 
 
 def languages(scan: ScanResult) -> list[tuple[str, int, int]]:
@@ -211,7 +244,7 @@ def _python_apis(f: SourceFile) -> list[Api]:
                 signature = f"class {node.name}" + (f"({bases})" if bases else "")
             else:
                 returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
-                signature = f"def {node.name}({ast.unparse(node.args)}){returns}"
+                signature = f"def {node.name}({parameters(node.args)}){returns}"
             doc = (ast.get_docstring(node) or "").strip().split("\n")[0]
             out.append(Api(f.path, node.name, signature, doc[:120]))
     return out
@@ -225,7 +258,8 @@ def _regex_apis(f: SourceFile) -> list[Api]:
     for match in pattern.finditer(f.text):
         groups = [g for g in match.groups() if g]
         if groups:
-            out.append(Api(f.path, groups[0], " ".join(match.group(0).split())))
+            signature = _regex_parameters(" ".join(match.group(0).split()))
+            out.append(Api(f.path, groups[0], signature))
     return out
 
 

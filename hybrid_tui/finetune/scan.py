@@ -1,5 +1,7 @@
 """Read a project directory the way git sees it: ``.gitignore`` respected, binaries and large
 files skipped, symlinks not followed, and every skip counted so the user can see what was read.
+Files that hold secrets are not read and key-like values are redacted as text is read (see
+:mod:`~hybrid_tui.finetune.secrets`), so nothing downstream ever sees them.
 
 A few directories no one wants in a training set (``.git``, virtualenvs, ``node_modules``,
 caches) are ignored by default; a project ``.gitignore`` can re-include them with ``!``.
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hybrid_tui.finetune.gitignore import GitIgnore
+from hybrid_tui.finetune.secrets import Redaction, is_secret_file, redact_text, report
 
 #: bigger files are skipped (generated code, data, minified bundles)
 MAX_FILE_BYTES = 256 * 1024
@@ -76,6 +79,10 @@ class ScanResult:
     root: Path
     files: list[SourceFile] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
+    #: files (and directories, with a trailing "/") not read because they hold secrets
+    secret_files: list[str] = field(default_factory=list)
+    #: lines of the files read in which key-like values were replaced
+    redactions: list[Redaction] = field(default_factory=list)
 
     @property
     def total_bytes(self) -> int:
@@ -91,9 +98,14 @@ class ScanResult:
         reasons = {"ignored": "ignored (.gitignore and defaults)", "binary": "binary",
                    "too_large": f"larger than {MAX_FILE_BYTES // 1024} kB",
                    "symlink": "symlinks", "unreadable": "unreadable",
+                   "secret": "holding secrets",
                    "limit": f"beyond the {MAX_FILES}-file limit"}  # fmt: skip
         skips = [f"{n} {reasons.get(k, k)}" for k, n in self.skipped.items() if n]
         return read + ("; skipped " + ", ".join(skips) if skips else "")
+
+    def secrets_report(self) -> str:
+        """One line: which files were kept out as secret, which lines were redacted."""
+        return report(self.secret_files, self.redactions)
 
 
 def language_of(name: str) -> str:
@@ -167,6 +179,10 @@ def _walk(
             if rules.ignored(path, is_dir):
                 result.skipped["ignored"] += 1
                 continue
+            if is_secret_file(entry.name, is_dir):
+                result.skipped["secret"] += 1
+                result.secret_files.append(path + "/" if is_dir else path)
+                continue
             if is_dir:
                 _walk(Path(entry.path), path, rules, result, max_bytes, limit)
                 continue
@@ -181,5 +197,8 @@ def _walk(
             continue
         if text is None:
             result.skipped[reason or "unreadable"] += 1
-        else:
-            result.files.append(SourceFile(path, language_of(entry.name), text))
+            continue
+        language = language_of(entry.name)
+        text, found = redact_text(text, path, language)
+        result.redactions += found
+        result.files.append(SourceFile(path, language, text))

@@ -18,11 +18,10 @@ that is the server's availability, which health and cooldowns handle, not answer
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from hybrid_tui.errors import UsageError
+from hybrid_tui.errors import StoreError, UsageError
 from hybrid_tui.router.bandit import Bandit
 from hybrid_tui.router.predict import SpeedModel
 
@@ -111,7 +110,7 @@ class Learner:
         try:
             counts = self.store.all_outcome_stats()
             speeds = self.store.recent_speeds(SPEED_HISTORY)
-        except (sqlite3.Error, OSError) as exc:
+        except StoreError as exc:
             self._warn(exc)
             return
         self.bandit.load(counts)
@@ -182,7 +181,7 @@ class Learner:
                 tokens=tokens, total_ms=total_ms, load_ms=load_ms, cold=cold,
                 cancelled=cancelled, forced=forced, code_check=code_check,
             )  # fmt: skip
-        except (sqlite3.Error, OSError) as exc:
+        except StoreError as exc:
             self._warn(exc)
             return success, None
         return success, row
@@ -197,19 +196,17 @@ class Learner:
                 "so there is nothing to rate"
             )
         self.load()
-        try:
-            row = self.store.last_reply() if reply_id is None else self.store.outcome(reply_id)
-            if row is None:
-                what = "no reply has been recorded yet" if reply_id is None else (
-                    f"there is no reply {reply_id}")
-                raise UsageError(f"nothing to rate: {what}")
-            if row["failed"]:
-                raise UsageError(f"nothing to rate: reply {row['id']} failed before it ended")
-            self.store.set_feedback(int(row["id"]), 1 if positive else -1)
-            bucket = (row["task_type"], row["complexity"])
-            counts = self.store.outcome_stats(*bucket)
-        except (sqlite3.Error, OSError) as exc:
-            raise UsageError(f"the history store cannot be used: {exc}") from None
+        # a store that cannot be used raises StoreError: one line, exit 1 in the CLI
+        row = self.store.last_reply() if reply_id is None else self.store.outcome(reply_id)
+        if row is None:
+            what = "no reply has been recorded yet" if reply_id is None else (
+                f"there is no reply {reply_id}")
+            raise UsageError(f"nothing to rate: {what}")
+        if row["failed"]:
+            raise UsageError(f"nothing to rate: reply {row['id']} failed before it ended")
+        self.store.set_feedback(int(row["id"]), 1 if positive else -1)
+        bucket = (row["task_type"], row["complexity"])
+        counts = self.store.outcome_stats(*bucket)
         self.bandit.set_counts(bucket, counts)
         good, total = counts.get(row["backend"], (0, 0))
         sign = "+" if positive else "-"

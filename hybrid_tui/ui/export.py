@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hybrid_tui.private_files import write_private
 from hybrid_tui.ui.safe import sanitize
 
 FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -107,8 +108,5 @@ def transcript_markdown(turns: list[TurnRecord], *, title: str, now: float) -> s
 
 def write_export(directory: Path, stem: str, suffix: str, text: str, now: float) -> Path:
     """Write ``text`` to ``directory/<stem>-<timestamp><suffix>``; return the path."""
-    directory.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    path = directory / f"{stem}-{stamp}{suffix}"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_private(directory / f"{stem}-{stamp}{suffix}", text)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hybrid_tui import locations
+from hybrid_tui.private_files import create_private, private_dir
 from hybrid_tui.ui.safe import excerpt
 
 log = logging.getLogger("hybrid_tui.ui")
@@ -80,7 +81,7 @@ def log_to_file() -> Path | None:
     Returns the path, or None when the file cannot be opened (nothing is logged then)."""
     path = log_file()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(private_dir(path.parent) / path.name)
         handler = RotatingFileHandler(path, maxBytes=LOG_BYTES, backupCount=1,
                                       encoding="utf-8")
     except OSError:

@@ -195,3 +195,109 @@ async def test_create_errors_from_the_server_become_one_clear_error(ollama_sim, 
         assert bad_digest.status_code == 400
         assert (await client.head(f"{ollama_sim.url}/api/blobs/sha256:{'1' * 64}")).status_code \
             == 404
+
+
+#: every secret the leaky project holds; none may reach the server or the training set
+LEAKS = {
+    ".env": "ENV-FILE-SECRET-4417",
+    ".env.production": "ENV-PROD-SECRET-2290",
+    "deploy/server.pem": "PEM-FILE-SECRET-7781",
+    "deploy/tls.key": "KEY-FILE-SECRET-5532",
+    "id_rsa": "SSH-KEY-SECRET-9904",
+    ".netrc": "NETRC-SECRET-3318",
+    ".npmrc": "NPMRC-SECRET-6620",
+    ".pypirc": "PYPIRC-SECRET-1145",
+    "config/credentials.json": "CREDENTIALS-SECRET-8876",
+    ".aws/config": "AWS-DIR-SECRET-0051",
+}
+IN_CODE = ("hunter2-PROD", "AKIAIOSFODNN7EXAMPLE", "ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+           "sk-proj-4f9Qx2LmTz8Rk1Vb7Nc3", "q8Zr3Xk9LmP2vT7wY4bN6cJ1hF5dG0sA", "pa55word",
+           "MIIEowIBAAKCAQEAsecretkeybody", "tok-7741")
+
+
+@pytest.fixture
+def leaky(project):
+    """The project, plus one file of each kind that holds secrets and code full of keys."""
+    for name, secret in LEAKS.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(f"{secret}\n")
+    (project / "shop" / "db.py").write_text(
+        "AWS_KEY = 'AKIAIOSFODNN7EXAMPLE'\n"
+        "GITHUB = 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'\n"
+        "OPENAI = 'sk-proj-4f9Qx2LmTz8Rk1Vb7Nc3'\n"
+        "BLOB = 'q8Zr3Xk9LmP2vT7wY4bN6cJ1hF5dG0sA'\n"
+        "URL = 'postgres://shop:pa55word@db.local/shop'\n"
+        "PEM = '''\n-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAsecretkeybody\n"
+        "-----END RSA PRIVATE KEY-----\n'''\n\n\n"
+        "def connect(host: str, password='hunter2-PROD') -> None:\n"
+        '    """Open the shop database."""\n'
+        "    return None\n" + "".join(f"\n\ndef helper_{i}(x: int) -> int:\n    return x + {i}\n"
+                                      for i in range(12)))  # fmt: skip
+    (project / "shop" / "client.js").write_text(
+        "export function login(user, token = 'tok-7741') {\n  return user;\n}\n")
+    return project
+
+
+def test_no_secret_reaches_the_server_or_the_training_set(ollama, leaky, tmp_path):
+    out = tmp_path / "train" / "set.jsonl"
+    done = cli("fine-tune", "--config", str(config_for(tmp_path, ollama.url)), "--model",
+               "codellama:7b", "--directory", str(leaky), "--new-model-name", "shop-safe",
+               "--dataset-out", str(out), "--json")
+    assert done.returncode == 0, done.stderr
+    sent = json.dumps(ollama.routes.create.created[-1], ensure_ascii=False)
+    written = out.read_text(encoding="utf-8")
+    assert "def connect(host: str, password=...) -> None" in sent
+    assert "parse_order" in sent and "def connect" in written
+    for secret in [*LEAKS.values(), *IN_CODE]:
+        assert secret not in sent, secret
+        assert secret not in written, secret
+        assert secret not in done.stdout + done.stderr, secret
+    (report,) = [ln for ln in done.stderr.splitlines() if ln.startswith("skipped ")]
+    assert report.startswith("skipped 10 files that hold secrets: .aws/, .env, .env.production,")
+    assert "redacted 10 lines that look like keys: shop/client.js:1 (secret value)" in report
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sorted(summary["secret_files"]) == sorted([".aws/", *(n for n in LEAKS
+                                                                 if n != ".aws/config")])
+    assert len(summary["redacted"]) == 10
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+def test_dry_run_prints_the_exact_body_and_sends_nothing(ollama, leaky, tmp_path):
+    config = config_for(tmp_path, ollama.url)
+    args = ("fine-tune", "--config", str(config), "--model", "codellama:7b", "--directory",
+            str(leaky), "--new-model-name", "shop-dry", "--parameter", "num_ctx=4096")
+    out = tmp_path / "dry.jsonl"
+    dry = cli(*args, "--dry-run", "--dataset-out", str(out))
+    assert dry.returncode == 0, dry.stderr
+    assert ollama.hits == [] and ollama.routes.create.created == []
+    assert out.stat().st_mode & 0o777 == 0o600 and "def connect" in out.read_text()
+    assert "nothing was sent" in dry.stderr and "skipped 10 files that hold secrets" in dry.stderr
+    shown = json.loads(dry.stdout)
+    assert shown["parameters"] == {"temperature": 0.2, "num_ctx": 4096}
+    real = cli(*args)
+    assert real.returncode == 0, real.stderr
+    assert ollama.routes.create.created == [shown]  # byte for byte the same request
+
+
+async def test_create_error_bodies_never_show_the_api_key(ollama_sim, make_config, monkeypatch):
+    from dataclasses import replace
+
+    import httpx
+
+    from hybrid_tui.backends import make_backend
+    from hybrid_tui.errors import BackendError
+    from hybrid_tui.finetune.create import create_body, create_model
+    from hybrid_tui.sim import Fault
+
+    key = "sk-live-9aQ2mZx81LpT0"
+    monkeypatch.setenv("SHOP_OLLAMA_KEY", key)
+    config = make_config(ollama=ollama_sim.url)
+    cfg = replace(config.backends["ollama"], api_key_env="SHOP_OLLAMA_KEY")
+    ollama_sim.knobs.fault = Fault("status", status=401, message=f"invalid API key {key}")
+    async with httpx.AsyncClient() as client:
+        backend = make_backend(cfg, client)
+        with pytest.raises(BackendError) as caught:
+            async for _status in create_model(backend, create_body("x3", "codellama:34b")):
+                pass
+    assert key not in str(caught.value) and "[redacted]" in caught.value.message
+    assert "HTTP 401" in caught.value.message

@@ -106,6 +106,7 @@ async def test_ctrl_e_exports_the_log_as_json_lines(make_app):
         assert [line["event"] for line in lines] == [e.event for e in app.routing_log.entries]
         assert lines[0]["forced"] is True and lines[0]["backend"] == "lmstudio"
         assert any(str(files[0]) in notice for notice in app.notices)
+        assert files[0].stat().st_mode & 0o777 == 0o600  # readable by the user only
 
 
 async def test_transcript_export_and_copies(make_app, lmstudio_sim):
@@ -122,6 +123,7 @@ async def test_transcript_export_and_copies(make_app, lmstudio_sim):
         (path,) = (locations.data_dir() / "exports").glob("transcript-*.md")
         text = path.read_text()
         assert "format this code: x=1" in text and "echo two" in text and "lmstudio" in text
+        assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700
 
 
 async def test_command_palette_runs_app_commands(make_app):

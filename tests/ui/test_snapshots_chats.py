@@ -6,8 +6,9 @@ are set to the frozen clock before the chats list is drawn."""
 
 from __future__ import annotations
 
+import sqlite3
+
 from hybrid_tui import locations
-from hybrid_tui.store import Store
 from tests.ui.helpers import FROZEN, SIZE, settle, wait_for
 from tests.ui.test_snapshots import FORMAT, PLAN, ask, make_app, ready, sims  # noqa: F401
 
@@ -22,8 +23,10 @@ def test_chats_list(snap_compare, sims):
         await app.action_new_chat()
         await ask(pilot, PLAN)
         assert await app.rename_chat(app.session.id, "migration plan") is None
-        with Store(locations.store_file()) as store, store._db() as db:
+        db = sqlite3.connect(locations.store_file())
+        with db:
             db.execute("UPDATE sessions SET created = ?, updated = ?", (FROZEN, FROZEN))
+        db.close()
         await pilot.press("f2")
         await settle(pilot)
 

@@ -8,7 +8,7 @@ import pytest
 
 from hybrid_tui import locations
 from hybrid_tui.router.learn import Learner
-from hybrid_tui.store import SCHEMA_VERSION, Store
+from hybrid_tui.store import SCHEMA_VERSION, Store, StoreError
 
 
 def test_nothing_is_created_until_first_use() -> None:
@@ -156,6 +156,8 @@ def test_learner_survives_an_unusable_store(tmp_path) -> None:
 
 def test_foreign_key_on_turns(tmp_path) -> None:
     store = Store(tmp_path / "s.sqlite3")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError) as caught:
         store.save_turn(12345, None, prompt="p", reply="r")
+    assert "FOREIGN KEY" in str(caught.value) and not caught.value.transient
+    assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
     store.close()

@@ -13,6 +13,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from hybrid_tui.private_files import open_private
 from hybrid_tui.ui.safe import excerpt, sanitize
 
 #: (key, label, width); the last column (reason) takes what is left of the panel's width
@@ -161,10 +162,9 @@ class RoutingLog(DataTable[Text]):
 
     def export(self, directory: Path, now: float) -> Path:
         """Write every entry as one JSON object per line; return the file's path."""
-        directory.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
         path = directory / f"routing-log-{stamp}.jsonl"
-        with path.open("w", encoding="utf-8") as out:
+        with open_private(path) as out:
             for entry in self.entries:
                 out.write(json.dumps(entry.to_json(), ensure_ascii=False, default=str) + "\n")
         return path
