@@ -10,7 +10,7 @@ from hybrid_tui.chats import new_chat, save_turn_fields
 from hybrid_tui.events import Decision, Done, Thinking, Token
 from hybrid_tui.session import apply
 from hybrid_tui.store import Store
-from tests.integration.test_cli import run_cli, sims, write_config  # noqa: F401
+from tests.integration.test_cli import run_cli, write_config
 
 COMPLEX = "analyze this complex system architecture and plan a migration"
 
@@ -59,8 +59,8 @@ def test_sessions_lists_chats_and_export_writes_them(tmp_path):
     assert "Traceback" not in missing.stderr
 
 
-def test_ask_at_strong_forces_that_prompt_and_at_path_attaches_a_file(tmp_path, sims):
-    lmstudio, ollama = sims
+def test_ask_at_strong_forces_that_prompt_and_at_path_attaches_a_file(tmp_path, threaded_sims):
+    lmstudio, ollama = threaded_sims.lmstudio, threaded_sims.ollama
     config = write_config(tmp_path, lmstudio=lmstudio.url, ollama=ollama.url)
     code = tmp_path / "snippet.py"
     code.write_text("def add(a, b):\n    return a + b\n")
@@ -78,8 +78,8 @@ def test_ask_at_strong_forces_that_prompt_and_at_path_attaches_a_file(tmp_path, 
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
-def test_ask_can_set_the_task_type_and_complexity(tmp_path, sims):
-    lmstudio, ollama = sims
+def test_ask_can_set_the_task_type_and_complexity(tmp_path, threaded_sims):
+    lmstudio, ollama = threaded_sims.lmstudio, threaded_sims.ollama
     config = write_config(tmp_path, lmstudio=lmstudio.url, ollama=ollama.url)
     result = run_cli("--config", str(config), "ask", "--json", "--task-type", "planning",
                      "--complexity", "complex", "rename x to y")

@@ -12,10 +12,8 @@ then look at the SVGs in ``tests/ui/__snapshots__/``.
 
 from __future__ import annotations
 
-import pytest
-
 from hybrid_tui.config import RoutingConfig
-from hybrid_tui.sim import Fault, SimKnobs, SimServer, SimThread
+from hybrid_tui.sim import Fault
 from hybrid_tui.ui.app import HybridApp
 from tests.ui.helpers import (
     SIZE,
@@ -55,16 +53,6 @@ orders ──▶ queue ──▶ billing
 
 FORMAT = "format this code: def total(items): ..."
 PLAN = "analyze this complex system architecture and plan a migration to services"
-
-
-@pytest.fixture
-def sims():
-    """Both simulators in a background thread: (lmstudio, ollama)."""
-    lmstudio = SimServer("openai", SimKnobs(tokens_per_s=None, reply=FAST_REPLY))
-    ollama = SimServer("ollama", SimKnobs(tokens_per_s=None, reply=STRONG_REPLY))
-    thread = SimThread([lmstudio, ollama])
-    yield lmstudio, ollama, thread
-    thread.stop()
 
 
 def make_app(sims, *, theme: str = "hybrid-dark", routing: RoutingConfig | None = None,

@@ -10,7 +10,7 @@ import sqlite3
 
 from hybrid_tui import locations
 from tests.ui.helpers import FROZEN, SIZE, settle, wait_for
-from tests.ui.test_snapshots import FORMAT, PLAN, ask, make_app, ready, sims  # noqa: F401
+from tests.ui.test_snapshots import FORMAT, PLAN, ask, make_app, ready
 
 
 def test_chats_list(snap_compare, sims):

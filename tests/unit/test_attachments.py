@@ -36,7 +36,7 @@ def test_at_path_attaches_existing_files_and_refuses_missing_ones(tmp_path):
     assert parsed.force == "strong"
     assert parsed.text == "explain src/app.py, then src/app.py again"
     assert parsed.paths == ("src/app.py",)
-    with pytest.raises(AttachmentError, match="src/missing.py: no such file"):
+    with pytest.raises(AttachmentError, match=r"src/missing\.py: no such file"):
         parse_prompt("look at @src/missing.py", BACKENDS, cwd=tmp_path)
     # an e-mail address or a decorator is not a file
     assert parse_prompt("mail me@host.org", BACKENDS, cwd=tmp_path).paths == ()

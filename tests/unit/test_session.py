@@ -210,7 +210,8 @@ def test_a_turn_saved_mid_reply_comes_back_failed_and_says_why():
 
 def test_a_malformed_record_loads_as_far_as_it_can():
     turn = turn_from_record({"schema": 3, "number": "x", "prompt": 5, "replies": [
-        {"backend": 1, "text": "hi", "status": "nonsense", "done": {"bad": 1}, "marks": [[99, "m"]]},
+        {"backend": 1, "text": "hi", "status": "nonsense", "done": {"bad": 1},
+         "marks": [[99, "m"]]},
         "not a reply"], "decision": {"backend": "only"}, "status": "done"})
     assert turn.status == "done" and turn.decision is None
     (reply,) = turn.replies
