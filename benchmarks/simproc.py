@@ -142,8 +142,13 @@ def scratch_dirs() -> None:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """The environment for child processes: the scratch dirs, the repo on the path."""
+    """The environment for child processes: the scratch dirs, the repo on the path, and
+    Python as a user's shell runs it: with its bytecode cache and buffered output (a shell
+    that sets PYTHONDONTWRITEBYTECODE or PYTHONUNBUFFERED, as some tool sandboxes do, would
+    otherwise make every child recompile its imports and write unbuffered)."""
     env = dict(os.environ)
+    for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"):
+        env.pop(name, None)
     path = env.get("PYTHONPATH", "")
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{path}" if path else str(ROOT)
     env.update(extra)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.common import ROOT, Figure, Row, Settings, Target
@@ -76,13 +77,18 @@ def _imports_textual(argv: list[str]) -> bool:
                if line.startswith("import time:"))
 
 
-def first_frame(timeout: float = 20.0) -> float:
-    """Seconds from spawning ``hybrid-tui --demo`` in a pty to its first frame."""
+def first_frame(timeout: float = 20.0, *, args: tuple[str, ...] = ("--demo",),
+                marker: bytes = TITLE, env: dict[str, str] | None = None,
+                on_seen: Callable[[int], None] | None = None) -> float:
+    """Seconds from spawning ``hybrid-tui ARGS`` in a pty until ``marker`` (default: the
+    header title of the first frame) reaches the terminal; ``on_seen(pid)`` then runs
+    before the app is asked to quit."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", LINES, COLS, 0, 0))
-    env = child_env(TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(LINES))
+    env = env or child_env()
+    env.update(TERM="xterm-256color", COLUMNS=str(COLS), LINES=str(LINES))
     start = time.perf_counter()
-    proc = subprocess.Popen([*command(), "--demo"], cwd=ROOT, env=env, stdin=slave,
+    proc = subprocess.Popen([*command(), *args], cwd=ROOT, env=env, stdin=slave,
                             stdout=slave, stderr=slave, start_new_session=True)
     os.close(slave)
     seen: float | None = None
@@ -93,8 +99,10 @@ def first_frame(timeout: float = 20.0) -> float:
             if data is None:
                 break
             output += data
-            if TITLE in output:
+            if marker in output:
                 seen = time.perf_counter()
+        if seen is not None and on_seen is not None:
+            on_seen(proc.pid)
     finally:
         _quit(proc, master)
     if seen is None:

@@ -51,6 +51,9 @@ from hybrid_tui.session import Attachment, Session, Turn, apply
 if TYPE_CHECKING:
     from hybrid_tui.router.service import RouterService
 
+#: the longest reply text waits in stdout's buffer (one frame at 60 Hz)
+FLUSH_EVERY = 1 / 60
+
 
 
 def read_prompt(words: list[str], stdin: BinaryIO | None = None) -> str:
@@ -112,6 +115,8 @@ class AskRenderer:
         self.turn = turn
         self.session.start(turn)
         self._at_line_start = True
+        self._flush_due: asyncio.TimerHandle | None = None
+        self._held: list[str] = []
 
     @property
     def done(self) -> Done | None:
@@ -147,16 +152,38 @@ class AskRenderer:
             self.end_line()
 
     def _write(self, text: str) -> None:
+        """Reply text out at once to the stream's buffer; flushed at most every
+        :data:`FLUSH_EVERY` seconds (a flush per token is a system call per token, which at
+        thousands of tokens a second costs more than the rest of ``ask`` together)."""
         if self.sanitizer is not None:
             text = self.sanitizer.feed(text)
         if text:
-            self.out.write(text)
-            self.out.flush()
+            # kept here, not in stdout's own buffer: that one is gone when the user's
+            # shell sets PYTHONUNBUFFERED, and every write would be a system call again
+            self._held.append(text)
             self._at_line_start = text.endswith("\n")
+            if self._flush_due is None:
+                try:
+                    loop = asyncio.get_running_loop()
+                except RuntimeError:  # not streaming from a loop (tests): no batching
+                    self.flush()
+                    return
+                self._flush_due = loop.call_later(FLUSH_EVERY, self.flush)
+
+    def flush(self) -> None:
+        """Everything held goes out now."""
+        if self._flush_due is not None:
+            self._flush_due.cancel()
+            self._flush_due = None
+        if self._held:
+            self.out.write("".join(self._held))
+            self._held.clear()
+        self.out.flush()
 
     def _note(self, text: str, style: str) -> None:
         """A note on stderr, on a line of its own when both streams share a terminal (the
         reply on stdout is not touched: piped, it stays one continuous text)."""
+        self.flush()  # the reply so far, before the note about it
         if not self._at_line_start and _shared_terminal(self.out):
             sys.stderr.write("\n")
             sys.stderr.flush()
@@ -165,12 +192,13 @@ class AskRenderer:
     def end_line(self) -> None:
         """Finish the reply's last line so the next message starts on its own."""
         if not self._at_line_start and not self.as_json:
-            self.out.write("\n")
-            self.out.flush()
+            self._held.append("\n")
+        self.flush()
         self._at_line_start = True
 
     def finish(self) -> int:
         """Print the summary (or the error) on stderr and return the exit code."""
+        self.flush()
         turn = self.turn
         done = self.done
         if turn.status == "failed" and turn.error:

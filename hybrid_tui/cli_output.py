@@ -4,6 +4,7 @@ summary, start-up hints, and the stderr console. Imports rich only when somethin
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -26,6 +27,8 @@ _ESC_STRINGS = "]PX^_"
 MAX_CONTROL_STRING = 4096
 
 _TEXT, _AFTER_ESC, _ESC_INTER, _CSI, _STRING, _STRING_ESC = range(6)
+#: every character the state machine does anything but copy, for the fast path
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class TerminalSanitizer:
@@ -44,6 +47,8 @@ class TerminalSanitizer:
 
     def feed(self, text: str) -> str:
         """The printable part of ``text``, given everything fed before it."""
+        if self._state == _TEXT and not _CONTROL.search(text):
+            return text  # the common case, on the per-token path: nothing to take out
         out: list[str] = []
         for ch in text:
             self._step(ch, out)

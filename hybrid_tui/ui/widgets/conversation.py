@@ -23,6 +23,8 @@ from hybrid_tui.ui.widgets.turn import Figures, TurnView, same_figures
 
 #: turns kept mounted; older finished ones are taken off the screen
 MOUNTED_TURNS = 25
+#: characters of turns mounted when a chat opens (about two screens of long replies)
+OPEN_BUDGET = 24_000
 #: how many earlier turns one click brings back
 SHOW_MORE = 20
 #: clicks on the "earlier turns" line closer together than this count as one
@@ -88,6 +90,22 @@ class EarlierTurns(Static):
             await conversation.show_earlier()
 
 
+def first_shown(turns: list[Turn]) -> int:
+    """Where the turns mounted when a chat opens start: the newest ones whose text fits
+    :data:`OPEN_BUDGET` characters (at least one, at most :data:`MOUNTED_TURNS`). Every
+    mounted reply is laid out (so rendered) before the first frame, so a chat of long
+    replies opens as fast as one of short ones; the rest are one click away."""
+    size = 0
+    start = len(turns)
+    while start > max(0, len(turns) - MOUNTED_TURNS):
+        turn = turns[start - 1]
+        size += len(turn.prompt) + sum(r.length + len(r.thinking) for r in turn.replies)
+        if size > OPEN_BUDGET and start < len(turns):
+            break
+        start -= 1
+    return start
+
+
 class Conversation(VerticalScroll):
     """A scrolling column of :class:`TurnView` widgets: the newest turns of one chat."""
 
@@ -127,7 +145,7 @@ class Conversation(VerticalScroll):
             self._hidden = 0
             await self.mount(Static(WELCOME, id="welcome"))
             return
-        self._hidden = max(0, len(turns) - MOUNTED_TURNS)
+        self._hidden = first_shown(turns)
         views = [self._make_view(turn) for turn in turns[self._hidden:]]
         await self.mount_all(views)
         await self._show_count()
