@@ -122,6 +122,14 @@ class OpenAIBackend(HTTPBackend):
         rows = data.get("data") if isinstance(data, dict) else None
         return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
+    async def explain_empty(self, path: str, body: dict[str, Any]) -> BackendError | None:
+        """Ask again without streaming, for one token. llama-cpp-python checks the prompt
+        against its context window only once the stream has begun, and then just ends the
+        stream; the same request not streamed gets its 400 with the server's own words."""
+        again = {k: v for k, v in body.items() if k != "stream_options"}
+        again.update(stream=False, max_tokens=1)
+        return await self.post_for_error(path, again, self.config.timeout)
+
     def stream_chat(
         self,
         messages: Sequence[Message],

@@ -60,6 +60,11 @@ class StreamParser:
     def malformed(self) -> int:
         return 0
 
+    @property
+    def cut_short(self) -> bool:
+        """True when the end marker came but the reply was not finished properly."""
+        return False
+
     def feed(self, data: bytes) -> list[TextDelta]:
         """Parse the next bytes read from the wire; nothing once finished.
 
@@ -179,11 +184,19 @@ class OpenAIStreamParser(StreamParser):
         super().__init__()
         self._decoder = SSEDecoder()
         self._malformed = 0
+        self._done_marker = False
         self.last_malformed = ""
 
     @property
     def malformed(self) -> int:
         return self._malformed
+
+    @property
+    def cut_short(self) -> bool:
+        """``[DONE]`` without a finish reason. OpenAI-style servers send a finish reason
+        before ``[DONE]`` at a proper end; llama-cpp-python's server ends a running reply
+        this way when another request arrives (its default ``interrupt_requests``)."""
+        return self._done_marker and self.finish_reason is None
 
     def _take(self, events: list[SSEEvent]) -> list[TextDelta]:
         out: list[TextDelta] = []
@@ -203,7 +216,7 @@ class OpenAIStreamParser(StreamParser):
             return
         stripped = ev.data.strip()
         if stripped == "[DONE]":
-            self.done = True
+            self.done = self._done_marker = True
             self._flush(out)
         elif stripped:
             self._malformed += 1

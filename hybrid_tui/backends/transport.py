@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import re
@@ -182,6 +183,7 @@ class HTTPBackend(Backend):
         chunks = 0
         async with contextlib.AsyncExitStack() as stack:
             response, body_json = await self._open(stack, path, body, deadline)
+            stack.push_async_exit(functools.partial(_discard_on_error, response))
             # aiter_raw skips httpx's decoder layers; they are needed only for compression
             if "content-encoding" in response.headers:
                 raw = response.aiter_bytes()
@@ -229,8 +231,20 @@ class HTTPBackend(Backend):
                     )
                 )
             if not parser.done:
+                if chunks == 0:
+                    await _discard(response)  # the body has ended: it would be reused next
+                    found = await self.explain_empty(path, body)
+                    if found is not None:
+                        raise found
                 raise TruncatedStream(
                     "the reply ended without its end marker (connection closed early)",
+                    backend=self.name,
+                    partial="".join(parts),
+                )
+            if parser.cut_short:
+                raise TruncatedStream(
+                    "the server cut the reply short (it ended without a finish reason; "
+                    "llama.cpp's Python server does this when another request arrives)",
                     backend=self.name,
                     partial="".join(parts),
                 )
@@ -275,6 +289,32 @@ class HTTPBackend(Backend):
             msg = parse_error_body(raw).message
             raise self._scrub(ProtocolError(f"unexpected reply body: {msg}", backend=self.name))
         return response, data
+
+    async def explain_empty(self, path: str, body: dict[str, Any]) -> BackendError | None:
+        """The server's own error for a stream that ended before any text and without its
+        end marker, when it can be had; None (the default) keeps the truncation error."""
+        return None
+
+    async def post_for_error(
+        self, path: str, body: dict[str, Any], timeout: float
+    ) -> BackendError | None:
+        """POST ``body`` (not streamed) and return the error its answer carries, if any."""
+        try:
+            async with self.client.stream(
+                "POST", self.url(path), json=body, headers=self.headers(), timeout=timeout
+            ) as response:
+                raw = await read_limited(response)
+        except httpx.HTTPError:
+            return None
+        found = None
+        if response.status_code >= 400:
+            found = http_error(response.status_code, raw, backend=self.name)
+        else:
+            with contextlib.suppress(ValueError):
+                data = json.loads(raw)
+                if isinstance(data, dict) and data.get("error"):
+                    found = http_error(response.status_code, raw, backend=self.name)
+        return self._scrub(found) if found is not None else None
 
     def _timeout(self, before_first: bool, stall: float, parts: list[str]) -> BackendTimeout:
         if before_first:
@@ -332,6 +372,24 @@ async def read_limited(response: httpx.Response, limit: int = ERROR_BODY_LIMIT) 
         if len(buf) >= limit:
             break
     return bytes(buf[:limit])
+
+
+async def _discard_on_error(response: httpx.Response, exc_type: type | None, *_: object) -> bool:
+    """On a failure mid-stream, close the connection under ``response`` instead of letting
+    it go back to the pool: after an abnormal end the server may hold it in a bad state
+    (llama-cpp-python resets the next request sent on it). A cancelled or closed stream
+    needs nothing: httpx never pools a connection whose body was not read to the end."""
+    if exc_type is not None and issubclass(exc_type, Exception):
+        await _discard(response)
+    return False
+
+
+async def _discard(response: httpx.Response) -> None:
+    """Close the connection under ``response`` so the pool cannot hand it out again."""
+    stream = response.extensions.get("network_stream")
+    if stream is not None:
+        with contextlib.suppress(Exception):
+            await stream.aclose()
 
 
 async def _drain(raw: AsyncIterator[bytes]) -> None:
