@@ -1,6 +1,7 @@
 """Real servers for the opt-in ``real_server`` tests: llama.cpp's Python server and a LiteLLM
-proxy, each a subprocess on a free loopback port, run by the Python named in
-``HYBRID_TUI_REAL_SERVER_PYTHON`` (else the Python running the tests).
+proxy, each a subprocess on a free loopback port (its output in a log file beside its
+config), run by the Python named in ``HYBRID_TUI_REAL_SERVER_PYTHON`` (else the Python
+running the tests).
 
 That Python needs ``pip install 'hybrid-tui[real-server]'`` (llama-cpp-python with its server,
 gguf, LiteLLM's proxy). When a piece is missing, the tests that need it skip and say which.
@@ -97,7 +98,9 @@ class ServerProcess:
                 self.process.wait(10)
 
 
-def start(name: str, args: list[str], port: int, workdir: Path) -> ServerProcess:
+def start(
+    name: str, args: list[str], port: int, workdir: Path, env: dict[str, str] | None = None
+) -> ServerProcess:
     """Run ``server_python() args...`` in ``workdir``, logging to ``workdir/<name>.log``."""
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
@@ -108,7 +111,7 @@ def start(name: str, args: list[str], port: int, workdir: Path) -> ServerProcess
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
     return ServerProcess(name, f"http://127.0.0.1:{port}", process, log)
 
@@ -155,4 +158,20 @@ def start_llama(workdir: Path, models_dir: Path, n_ctx: int, **server: object) -
     proc = start("llama_cpp.server", ["-m", "llama_cpp.server", "--config_file", str(cfg)],
                  port, workdir)  # fmt: skip
     proc.wait_ready("/v1/models")
+    return proc
+
+
+#: LiteLLM fetches its model cost map from the network at start unless told not to
+LITELLM_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
+def start_litellm(workdir: Path, config: dict, master_key: str) -> ServerProcess:
+    """``litellm --config`` (the proxy) on a free loopback port, ready to answer."""
+    port = free_port()
+    cfg = workdir / f"litellm-{port}.yaml"
+    cfg.write_text(json.dumps(config), "utf-8")  # JSON is YAML
+    args = ["-m", "litellm.proxy.proxy_cli", "--config", str(cfg),
+            "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    proc = start("litellm", args, port, workdir, LITELLM_ENV)
+    proc.wait_ready("/v1/models", {"Authorization": f"Bearer {master_key}"})
     return proc
