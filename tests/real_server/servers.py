@@ -1,10 +1,9 @@
 """Real servers for the opt-in ``real_server`` tests: llama.cpp's Python server and a LiteLLM
 proxy, each a subprocess on a free loopback port (its output in a log file beside its
-config), run by the Python named in ``HYBRID_TUI_REAL_SERVER_PYTHON`` (else the Python
-running the tests).
-
-That Python needs ``pip install 'hybrid-tui[real-server]'`` (llama-cpp-python with its server,
-gguf, LiteLLM's proxy). When a piece is missing, the tests that need it skip and say which.
+config). llama.cpp's server (and the model writer) run on the Python named in
+``HYBRID_TUI_REAL_SERVER_PYTHON``, else the Python running the tests (``pip install -e
+'.[test,real-server]'``); LiteLLM on ``HYBRID_TUI_LITELLM_PYTHON``, else that same Python.
+When a piece is missing, the tests that need it skip and say which.
 """
 
 from __future__ import annotations
@@ -24,6 +23,8 @@ import httpx
 from tests.real_server.tiny_model import MODELS
 
 PYTHON_ENV = "HYBRID_TUI_REAL_SERVER_PYTHON"
+#: LiteLLM's proxy cannot share a venv with hybrid-tui (it pins rich<14): its own Python
+LITELLM_PYTHON_ENV = "HYBRID_TUI_LITELLM_PYTHON"
 #: generous: the first start imports a lot on a shared 2-core machine
 START_TIMEOUT = 180.0
 HERE = Path(__file__).parent
@@ -31,13 +32,19 @@ LOG_TAIL = 2000
 
 
 def server_python() -> str:
-    """The interpreter that runs the real servers."""
+    """The interpreter that runs llama.cpp's server and writes the models."""
     return os.environ.get(PYTHON_ENV) or sys.executable
 
 
-def missing(*modules: str) -> str | None:
-    """Why ``modules`` cannot be imported by :func:`server_python`, or None when they can."""
-    python = server_python()
+def litellm_python() -> str:
+    """The interpreter that runs the LiteLLM proxy."""
+    return os.environ.get(LITELLM_PYTHON_ENV) or server_python()
+
+
+def missing(*modules: str, python: str | None = None, env: str = PYTHON_ENV) -> str | None:
+    """Why ``modules`` cannot be imported by ``python`` (:func:`server_python` by default,
+    chosen by the variable ``env``), or None when they can."""
+    python = python or server_python()
     code = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"
     try:
         done = subprocess.run(
@@ -49,8 +56,8 @@ def missing(*modules: str) -> str | None:
         return None
     last = (done.stderr.strip().splitlines() or ["?"])[-1]
     return (
-        f"{python} cannot import {', '.join(modules)} ({last}); install "
-        f"'hybrid-tui[real-server]' there or set {PYTHON_ENV} to a Python that has it"
+        f"{python} cannot import {', '.join(modules)} ({last}); install it there "
+        f"or set {env} to a Python that has it (README: Against real servers)"
     )
 
 
@@ -99,13 +106,19 @@ class ServerProcess:
 
 
 def start(
-    name: str, args: list[str], port: int, workdir: Path, env: dict[str, str] | None = None
+    name: str,
+    args: list[str],
+    port: int,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    python: str | None = None,
 ) -> ServerProcess:
-    """Run ``server_python() args...`` in ``workdir``, logging to ``workdir/<name>.log``."""
+    """Run ``python args...`` (:func:`server_python` by default) in ``workdir``, logging to
+    ``workdir/<name>.log``."""
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [server_python(), *args],
+            [python or server_python(), *args],
             cwd=workdir,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -172,6 +185,6 @@ def start_litellm(workdir: Path, config: dict, master_key: str) -> ServerProcess
     cfg.write_text(json.dumps(config), "utf-8")  # JSON is YAML
     args = ["-m", "litellm.proxy.proxy_cli", "--config", str(cfg),
             "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    proc = start("litellm", args, port, workdir, LITELLM_ENV)
+    proc = start("litellm", args, port, workdir, LITELLM_ENV, litellm_python())
     proc.wait_ready("/v1/models", {"Authorization": f"Bearer {master_key}"})
     return proc

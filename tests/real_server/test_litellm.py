@@ -61,7 +61,11 @@ def proxy_config(fast: tuple[SimServer, SimServer], strong: SimServer) -> dict:
 
 @pytest.fixture(scope="module")
 def team(real_dir: Path) -> Iterator[Team]:
-    reason = servers.missing("litellm.proxy.proxy_server")
+    reason = servers.missing(
+        "litellm.proxy.proxy_server",
+        python=servers.litellm_python(),
+        env=servers.LITELLM_PYTHON_ENV,
+    )
     if reason:
         pytest.skip(reason)
     fast = (
