@@ -24,9 +24,19 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hybrid_tui.config_values import describe as _describe
 from hybrid_tui.config_values import insecure_endpoint as insecure_endpoint  # re-exported
 from hybrid_tui.config_values import normalize_endpoint, parse_ollama_host
 from hybrid_tui.errors import ConfigError
+from hybrid_tui.generation import (
+    OLLAMA_ONLY,
+    OPTION_KEYS,
+    ChatSettings,
+    GenerationOptions,
+    OptionError,
+    check_option,
+    check_think,
+)
 
 TIERS = ("fast", "strong")
 KINDS = ("openai", "ollama")
@@ -35,6 +45,11 @@ KINDS = ("openai", "ollama")
 RESERVED_NAMES = ("auto", "fast", "strong")
 #: bigger config files are refused rather than read (a config is a few hundred bytes)
 MAX_CONFIG_BYTES = 1_000_000
+#: a bigger ``system_prompt_file`` is refused (it would crowd the chat out of the window)
+MAX_SYSTEM_PROMPT_BYTES = 100_000
+#: what every built-in backend asks of its model unless the config says otherwise: near
+#: deterministic code, and a cap that keeps a runaway reply from filling the window
+DEFAULT_OPTIONS = GenerationOptions(temperature=0.1, max_tokens=2048)
 
 #: server names people write as ``kind``, and the protocol they speak
 _KIND_ALIASES = {"lmstudio": "openai", "lm-studio": "openai", "lm_studio": "openai",
@@ -80,6 +95,17 @@ class BackendConfig:
     timeout: float = 30.0
     #: name of an environment variable holding a bearer token (OpenAI-compatible servers)
     api_key_env: str | None = None
+    #: sampling options sent with every request (None values are left to the server)
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    #: None: the built-in system prompt; "": none (``system_prompt_file`` is read into it)
+    system_prompt: str | None = None
+    #: None: the server's default; True/False or a level (low, medium, high)
+    think: bool | str | None = None
+
+    @property
+    def settings(self) -> ChatSettings:
+        """What this backend asks of its model before any chat's override."""
+        return ChatSettings(self.options, self.system_prompt, self.think)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +151,7 @@ def default_backends() -> dict[str, BackendConfig]:
             task_types=("template", "edit", "format", "boilerplate"),
             max_concurrent=3,
             timeout=10.0,
+            options=DEFAULT_OPTIONS,
         ),
         "ollama": BackendConfig(
             name="ollama",
@@ -135,6 +162,7 @@ def default_backends() -> dict[str, BackendConfig]:
             task_types=("analysis", "planning", "complex", "multi-file"),
             max_concurrent=1,
             timeout=30.0,
+            options=DEFAULT_OPTIONS,
         ),
     }
 
@@ -174,7 +202,7 @@ def parse_config_text(text: str, *, path: Path | None = None,
         raise ConfigError(
             f"the top level must be a mapping of sections (routing, backends, health, ui), "
             f"got {_describe(data)}", path=shown)
-    return _Validator(shown, env).config(data, source=path)
+    return _Validator(shown, env, path).config(data, source=path)
 
 
 # --------------------------------------------------------------------------- reading + YAML
@@ -247,18 +275,6 @@ def _parse_yaml(text: str, shown: str) -> Any:
 # --------------------------------------------------------------------------- validation
 
 
-def _describe(value: Any) -> str:
-    """A short phrase for a value of the wrong type: ``a string ('10')``."""
-    if value is None or isinstance(value, bool):
-        return "nothing (null)" if value is None else f"a boolean ({str(value).lower()})"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"a string ({value if len(value) <= 40 else value[:37] + '...'!r})"
-    return {list: "a list", dict: "a mapping", _Map: "a mapping"}.get(
-        type(value), f"a {type(value).__name__}")
-
-
 def _suggest(word: str, options: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if close:
@@ -271,7 +287,8 @@ def _keys(cls: type) -> tuple[str, ...]:
 
 
 _SECTIONS = ("routing", "backends", "health", "ui")
-_ROUTING_KEYS, _BACKEND_KEYS = _keys(RoutingConfig), _keys(BackendConfig)
+_ROUTING_KEYS = _keys(RoutingConfig)
+_BACKEND_KEYS = (*_keys(BackendConfig), "system_prompt_file")
 _HEALTH_KEYS, _UI_KEYS = _keys(HealthConfig), _keys(UIConfig)
 _MISSING = object()
 
@@ -279,9 +296,12 @@ _MISSING = object()
 class _Validator:
     """Turns parsed YAML into a :class:`Config`, raising one :class:`ConfigError` at a time."""
 
-    def __init__(self, shown: str, env: Mapping[str, str] | None) -> None:
+    def __init__(self, shown: str, env: Mapping[str, str] | None,
+                 path: Path | None = None) -> None:
         self.shown = shown
         self.env = env
+        #: relative paths in the file (``system_prompt_file``) are read from its directory
+        self.base_dir = path.parent if path is not None else Path.cwd()
 
     def fail(self, key: str | None, problem: str, line: int | None = None) -> ConfigError:
         if line is not None:
@@ -515,7 +535,75 @@ class _Validator:
                                         minimum=1),
             timeout=self.number(body, "timeout", key, base.timeout, positive=True),
             api_key_env=api_key_env,
+            options=self.options(body, key, kind, base.options),
+            system_prompt=self.system_prompt(body, key, base.system_prompt),
+            think=self.think(body, key, base.think),
         )
+
+    def options(self, body: dict, key: str, kind: str,
+                default: GenerationOptions) -> GenerationOptions:
+        """``options:`` as given (it replaces the defaults: a key left out is not sent)."""
+        if "options" not in body:
+            return default
+        given = self.section(body, "options", key, OPTION_KEYS)
+        prefix = f"{key}.options"
+        clean: dict[str, Any] = {}
+        for name, value in given.items():
+            if value is None:
+                continue
+            if name in OLLAMA_ONLY and kind != "ollama":
+                raise self.fail(f"{prefix}.{name}", "only an Ollama backend takes this per "
+                                "request (set it where the server loads the model)",
+                                _line(given, name))
+            try:
+                clean[name] = check_option(name, value)
+            except OptionError as exc:
+                raise self.fail(f"{prefix}.{exc.key}", exc.problem, _line(given, name)) from None
+        return GenerationOptions(**clean)
+
+    def system_prompt(self, body: dict, key: str, default: str | None) -> str | None:
+        """``system_prompt`` (text, "" for none) or ``system_prompt_file`` (read now)."""
+        if "system_prompt" in body and "system_prompt_file" in body:
+            raise self.fail(f"{key}.system_prompt_file", "give system_prompt or "
+                            "system_prompt_file, not both", _line(body, "system_prompt_file"))
+        if "system_prompt_file" in body:
+            name = self.string(body, "system_prompt_file", key, "")
+            return self.read_prompt(name, f"{key}.system_prompt_file",
+                                    _line(body, "system_prompt_file"))
+        value, where, line = self.get(body, "system_prompt", key)
+        if value is _MISSING or value is None:
+            return default if value is _MISSING else None
+        if not isinstance(value, str):
+            raise self.fail(where, f"expected text, got {_describe(value)}", line)
+        return value.strip()
+
+    def read_prompt(self, name: str, key: str, line: int | None) -> str:
+        file = (self.base_dir / Path(name).expanduser()).resolve()
+        try:
+            if file.stat().st_size > MAX_SYSTEM_PROMPT_BYTES:
+                raise self.fail(key, f"{file} is larger than {MAX_SYSTEM_PROMPT_BYTES:,} "
+                                "bytes", line)
+            text = file.read_bytes().decode("utf-8-sig")
+        except FileNotFoundError:
+            raise self.fail(key, f"file not found: {file}", line) from None
+        except UnicodeDecodeError:
+            raise self.fail(key, f"{file} is not UTF-8 text", line) from None
+        except OSError as exc:
+            raise self.fail(key, f"cannot read {file}: {exc.strerror or exc}", line) from None
+        if "\x00" in text:
+            raise self.fail(key, f"{file} contains NUL bytes (is it a binary file?)", line)
+        return text.strip()
+
+    def think(self, body: dict, key: str, default: bool | str | None) -> bool | str | None:
+        value, where, line = self.get(body, "think", key)
+        if value is _MISSING:
+            return default
+        if value is None:
+            return None
+        try:
+            return check_think(value)
+        except OptionError as exc:
+            raise self.fail(where, exc.problem, line) from None
 
     def endpoint(self, body: dict, key: str, kind: str) -> str:
         value = self.string(body, "endpoint", key, "")

@@ -1,4 +1,5 @@
-"""Value helpers for the configuration: endpoint URLs and ``OLLAMA_HOST``.
+"""Value helpers for the configuration: endpoint URLs, ``OLLAMA_HOST``, and how a wrong
+value is described in a message.
 
 Kept apart from :mod:`hybrid_tui.config` (which re-exports them) so the schema module stays
 about the schema. Each helper raises ``ValueError`` with a one-line reason; the config
@@ -8,7 +9,21 @@ validator turns that into a :class:`~hybrid_tui.errors.ConfigError` naming the k
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 from urllib.parse import urlsplit
+
+
+def describe(value: Any) -> str:
+    """A short phrase for a value of the wrong type: ``a string ('10')``."""
+    if value is None or isinstance(value, bool):
+        return "nothing (null)" if value is None else f"a boolean ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, str):
+        return f"a string ({value if len(value) <= 40 else value[:37] + '...'!r})"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
 
 
 def normalize_endpoint(value: str, *, kind: str = "openai") -> str:

@@ -1,7 +1,7 @@
 """Events the router service emits for one submitted prompt, in order.
 
 A plain prompt: ``Decision``, ``Token``*, ``Done`` (a thinking model: ``Thinking`` events
-before, and sometimes between, the ``Token`` events).
+before, and sometimes between, the ``Token`` events; never part of ``Done.text``).
 Fallback before the first token: ``Decision``, ``Fallback``, ``Token``*, ``Done``.
 Failover mid-reply: ``Decision``, ``Token``*, ``Failover``, ``Token``*, ``Done`` (the whole
 text, both parts; ``failover_from`` names the backend that stopped).
@@ -17,6 +17,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
+
+from hybrid_tui.generation import ChatSettings
 
 
 def new_decision_id() -> str:
@@ -46,6 +48,8 @@ class Decision:
     #: earlier turns of the chat left out so the rest fits the chosen model's context
     #: window (the figures are in ``signals["context"]``)
     history_dropped: int = 0
+    #: what is asked of the chosen backend: its config with the chat's override on top
+    settings: ChatSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +65,7 @@ class Token:
 class Thinking:
     """Reasoning text a thinking model streams before (or between) its answer: Ollama's
     ``message.thinking``, ``reasoning_content``/``reasoning``, or ``<think>`` in content.
-    Never part of the answer, never sent back in the chat history."""
+    Never part of the answer, never sent back in the chat history, never scored."""
 
     event: ClassVar[str] = "thinking"
     text: str
@@ -152,6 +156,22 @@ class Done:
     reply_id: int | None = None
     #: earlier turns of the chat left out to fit this backend's model's context window
     history_dropped: int = 0
+    #: reasoning: request sent to its first text (``ttft_ms`` is the answer's), how long
+    #: it went on, and its tokens (0: the model did not think)
+    thinking_ttft_ms: float | None = None
+    thinking_ms: float | None = None
+    thinking_tokens: int = 0
+    #: the server's own figures where it reports them (Ollama ``eval_*``/``prompt_eval_*``/
+    #: ``load_duration``, llama.cpp ``timings``, OpenAI ``usage``); None when it does not
+    server_tokens_per_s: float | None = None
+    server_prompt_ms: float | None = None
+    server_prompt_tokens: int | None = None
+    server_load_ms: float | None = None
+    #: the model had to be loaded first (the server's load time says so, or, when it does
+    #: not report one, the backend had not got it in memory)
+    cold_load: bool = False
+    #: what was asked of the backend that answered (see ``Decision.settings``)
+    settings: ChatSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,8 @@ class TextDelta:
 class StreamStats:
     """The end of a successful stream, measured the same way for every kind.
 
-    Client-side figures: ``ttft_ms`` (request sent to first non-empty text), ``total_ms``,
+    Client-side figures: ``ttft_ms`` (request sent to the first answer text; reasoning
+    does not count, it has ``thinking_ttft_ms``), ``total_ms``,
     ``tokens`` (the server's completion count when given, else the number of text chunks),
     ``tokens_per_s`` (tokens over the time from first to last chunk; None when unknown).
     Server figures are kept as given, None when absent.
@@ -80,6 +81,11 @@ class StreamStats:
     #: and generation (``eval_duration``)
     server_prompt_eval_ms: float | None = None
     server_eval_ms: float | None = None
+    #: reasoning: request sent to its first text, first text to the answer's start (or to
+    #: the last reasoning text), and its tokens (the server's count when given, else chunks)
+    thinking_ttft_ms: float | None = None
+    thinking_ms: float | None = None
+    thinking_tokens: int = 0
     #: lenient-parse notes, e.g. "skipped 1 malformed line"
     warnings: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)

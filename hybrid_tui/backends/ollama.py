@@ -10,12 +10,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from contextlib import aclosing
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from hybrid_tui.backends.base import HealthReport, Message, ModelInfo, StreamItem
+from hybrid_tui.backends.base import HealthReport, Message, ModelInfo, StreamItem, StreamStats
 from hybrid_tui.backends.stream_parsers import OllamaStreamParser
 from hybrid_tui.backends.transport import HTTPBackend, model_key
-from hybrid_tui.errors import ProtocolError
+from hybrid_tui.errors import BackendError, ProtocolError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from hybrid_tui.config import BackendConfig
 
 #: request keys that sit beside ``options`` rather than inside it
 TOP_LEVEL = ("keep_alive", "think", "format", "tools")
@@ -23,6 +30,8 @@ TOP_LEVEL = ("keep_alive", "think", "format", "tools")
 ALIASES = {"max_tokens": "num_predict"}
 
 MODELS_TIMEOUT = 10.0
+#: the most seconds a ``/api/show`` look-up may add before a request that sets ``think``
+SHOW_TIMEOUT = 5.0
 
 
 def chat_body(messages: Sequence[Message], model: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +103,31 @@ class OllamaBackend(HTTPBackend):
     kind = "ollama"
     api_suffixes = ("/api",)
 
+    def __init__(self, config: BackendConfig, client: httpx.AsyncClient) -> None:
+        super().__init__(config, client)
+        #: model key -> its capabilities from ``/api/show`` (asked once per model)
+        self._capabilities: dict[str, frozenset[str]] = {}
+
+    async def capabilities(self, model: str) -> frozenset[str] | None:
+        """What ``model`` can do (``completion``, ``tools``, ``thinking``...) as
+        ``/api/show`` lists it; None when the server did not say (it is asked again then)."""
+        key = model_key(model)
+        known = self._capabilities.get(key)
+        if known is not None:
+            return known
+        timeout = min(SHOW_TIMEOUT, self.config.timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                data = await self.request_json("POST", "/api/show", timeout, {"model": model})
+        except (BackendError, TimeoutError):
+            return None
+        caps = data.get("capabilities") if isinstance(data, dict) else None
+        if not isinstance(caps, list):
+            return None
+        found = frozenset(c for c in caps if isinstance(c, str))
+        self._capabilities[key] = found
+        return found
+
     async def probe(self, timeout: float) -> HealthReport:
         start = time.perf_counter()
         version_ms: list[float] = []
@@ -140,5 +174,30 @@ class OllamaBackend(HTTPBackend):
     ) -> AsyncIterator[StreamItem]:
         opts = dict(options or {})
         stall = self.pop_stall_timeout(opts)
+        if opts.get("think") is None:
+            opts.pop("think", None)
+            body = chat_body(messages, model, opts)
+            return self.stream("/api/chat", body, OllamaStreamParser(), model, stall)
+        return self._stream_thinking(messages, model, opts, stall)
+
+    async def _stream_thinking(
+        self, messages: Sequence[Message], model: str, opts: dict[str, Any], stall: float
+    ) -> AsyncIterator[StreamItem]:
+        """The stream with ``think`` sent only to a model whose ``/api/show`` lists the
+        ``thinking`` capability: Ollama refuses it (400) for any other. When it is left out
+        for a model asked to think, the final stats say so."""
+        caps = await self.capabilities(model)
+        note = None
+        if caps is None or "thinking" not in caps:
+            asked = opts.pop("think")
+            if asked is not False:
+                why = ("has no thinking capability" if caps is not None
+                       else "could not be checked for it (/api/show did not answer)")
+                note = f"think not sent: {model} {why}"
         body = chat_body(messages, model, opts)
-        return self.stream("/api/chat", body, OllamaStreamParser(), model, stall)
+        stream = self.stream("/api/chat", body, OllamaStreamParser(), model, stall)
+        async with aclosing(stream) as items:
+            async for item in items:
+                if note is not None and isinstance(item, StreamStats):
+                    item = replace(item, warnings=(*item.warnings, note))
+                yield item

@@ -40,13 +40,19 @@ PASSED_OPTIONS = frozenset(
 )
 #: Ollama-style option names accepted for convenience
 ALIASES = {"num_predict": "max_tokens"}
+#: our ``think`` setting as ``reasoning_effort`` (a level passes as it is)
+REASONING_EFFORT = {True: "medium", False: "none"}
 
 MODELS_TIMEOUT = 10.0
 
 
 def request_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The chat request keys for ``options``: known keys kept, aliases renamed, rest dropped."""
+    """The chat request keys for ``options``: known keys kept, aliases renamed, ``think``
+    as ``reasoning_effort``, the rest (Ollama's ``num_ctx``, ``keep_alive``) dropped."""
     out: dict[str, Any] = {}
+    think = options.get("think")
+    if think is not None:
+        out["reasoning_effort"] = REASONING_EFFORT.get(think, think)
     for key, value in options.items():
         name = ALIASES.get(key, key)
         if name in PASSED_OPTIONS and value is not None:

@@ -48,6 +48,8 @@ class StreamParser:
         self.completion_tokens: int | None = None
         self.server_tokens_per_s: float | None = None
         self.server_load_ms: float | None = None
+        #: reasoning tokens, when the server counts them apart (OpenAI usage details)
+        self.reasoning_tokens: int | None = None
         self.extra: dict[str, Any] = {}
         self._think = ThinkSplitter()
 
@@ -246,6 +248,8 @@ class OpenAIStreamParser(StreamParser):
             self._usage(obj["usage"])
         if "stats" in obj:
             self._stats(obj["stats"])
+        if "timings" in obj:
+            self._timings(obj["timings"])
 
     @staticmethod
     def _reasoning(delta: dict[str, Any], out: list[TextDelta]) -> None:
@@ -258,6 +262,24 @@ class OpenAIStreamParser(StreamParser):
         if isinstance(usage, dict):
             self.prompt_tokens = _int(usage.get("prompt_tokens"))
             self.completion_tokens = _int(usage.get("completion_tokens"))
+            details = usage.get("completion_tokens_details")
+            if isinstance(details, dict):
+                self.reasoning_tokens = _int(details.get("reasoning_tokens"))
+
+    def _timings(self, timings: Any) -> None:
+        """llama.cpp server's own figures (milliseconds; ``predicted`` is generation)."""
+        if not isinstance(timings, dict):
+            return
+        rate = _num(timings.get("predicted_per_second"))
+        if rate is not None:
+            self.server_tokens_per_s = rate
+        for ours, theirs in (("prompt_eval_ms", "prompt_ms"), ("eval_ms", "predicted_ms")):
+            ms = _num(timings.get(theirs))
+            if ms is not None:
+                self.extra[ours] = ms
+        prompt_n = _int(timings.get("prompt_n"))
+        if prompt_n is not None and self.prompt_tokens is None:
+            self.prompt_tokens = prompt_n
 
     def _stats(self, stats: Any) -> None:
         """LM Studio's ``/api/v0`` extras, when present."""

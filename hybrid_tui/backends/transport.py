@@ -142,8 +142,15 @@ class HTTPBackend(Backend):
 
     async def get_json(self, path: str, timeout: float) -> Any:
         """GET ``path`` and return its JSON. Raises typed errors for every failure."""
+        return await self.request_json("GET", path, timeout)
+
+    async def request_json(self, method: str, path: str, timeout: float,
+                           body: dict[str, Any] | None = None) -> Any:
+        """``method`` ``path`` (with a JSON ``body``) and return the JSON answer. Raises
+        typed errors for every failure."""
         try:
-            resp = await self.client.get(self.url(path), headers=self.headers(), timeout=timeout)
+            resp = await self.client.request(method, self.url(path), json=body,
+                                             headers=self.headers(), timeout=timeout)
         except httpx.HTTPError as exc:
             raise transport_error(exc, backend=self.name, where=self.where) from exc
         if resp.status_code >= 400:
@@ -152,7 +159,7 @@ class HTTPBackend(Backend):
             data = json.loads(resp.content)
         except ValueError:
             raise ProtocolError(
-                f"GET {path} answered with something that is not JSON", backend=self.name
+                f"{method} {path} answered with something that is not JSON", backend=self.name
             ) from None
         if isinstance(data, dict) and data.get("error"):
             raise self._scrub(http_error(resp.status_code, resp.content, backend=self.name))
@@ -181,6 +188,7 @@ class HTTPBackend(Backend):
         first: float | None = None
         last = start
         chunks = 0
+        thinking = Thinking()
         async with contextlib.AsyncExitStack() as stack:
             response, body_json = await self._open(stack, path, body, deadline)
             stack.push_async_exit(functools.partial(_discard_on_error, response))
@@ -219,8 +227,12 @@ class HTTPBackend(Backend):
                         first = last
                     chunks += len(items)
                     for item in items:
-                        if not item.reasoning:
+                        if item.reasoning:
+                            thinking.add(last)
+                        else:
                             parts.append(item.text)
+                            if thinking.answer is None:
+                                thinking.answer = last
                         yield item
             if parser.error is not None:
                 raise self._scrub(
@@ -251,7 +263,7 @@ class HTTPBackend(Backend):
             end = time.perf_counter()
             if not at_eof:
                 await _drain(raw)
-        yield self._stats(parser, requested_model, start, first, last, end, chunks, bool(parts))
+        yield self._stats(parser, requested_model, start, first, last, end, chunks, thinking)
 
     async def _open(
         self, stack: contextlib.AsyncExitStack, path: str, body: dict[str, Any], deadline: float
@@ -332,7 +344,7 @@ class HTTPBackend(Backend):
         last: float,
         end: float,
         chunks: int,
-        has_content: bool,
+        thinking: Thinking,
     ) -> StreamStats:
         tokens = parser.completion_tokens if parser.completion_tokens is not None else chunks
         span = last - first if first is not None else 0.0
@@ -344,11 +356,11 @@ class HTTPBackend(Backend):
             warnings.append(f"server answered with model {served!r}, not {requested_model!r}")
         if chunks == 0:
             warnings.append(EMPTY_REPLY)
-        elif not has_content:
+        elif thinking.answer is None:
             warnings.append("reply had reasoning but no answer text")
         return StreamStats(
             model=served,
-            ttft_ms=(first - start) * 1000 if first is not None else None,
+            ttft_ms=_ms(start, thinking.answer),
             total_ms=(end - start) * 1000,
             tokens=tokens,
             tokens_per_s=tokens / span if chunks >= 2 and span > 0 else None,
@@ -359,9 +371,35 @@ class HTTPBackend(Backend):
             server_load_ms=parser.server_load_ms,
             server_prompt_eval_ms=parser.extra.get("prompt_eval_ms"),
             server_eval_ms=parser.extra.get("eval_ms"),
+            thinking_ttft_ms=_ms(start, thinking.first),
+            thinking_ms=_ms(thinking.first, thinking.answer or thinking.last),
+            thinking_tokens=(parser.reasoning_tokens if parser.reasoning_tokens is not None
+                             else thinking.chunks),
             warnings=tuple(warnings),
             extra=dict(parser.extra),
         )
+
+
+class Thinking:
+    """When reasoning text came (perf_counter marks), how much, and when the answer began."""
+
+    __slots__ = ("answer", "chunks", "first", "last")
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+        self.last: float | None = None
+        self.answer: float | None = None
+        self.chunks = 0
+
+    def add(self, now: float) -> None:
+        self.chunks += 1
+        self.last = now
+        if self.first is None:
+            self.first = now
+
+
+def _ms(start: float | None, end: float | None) -> float | None:
+    return None if start is None or end is None else (end - start) * 1000
 
 
 async def read_limited(response: httpx.Response, limit: int = ERROR_BODY_LIMIT) -> bytes:

@@ -1,5 +1,8 @@
 """One backend's attempt at a reply: its place in the concurrency queue, the waits before the
-first token, and the stream of :class:`~hybrid_tui.events.Token` events.
+first token, and the stream of :class:`~hybrid_tui.events.Thinking` and
+:class:`~hybrid_tui.events.Token` events (reasoning and answer text kept apart: only the
+answer is in ``Reply.parts``, so only it is scored, continued after a failover, or sent back
+in a chat's history).
 
 The waits are told as :class:`~hybrid_tui.events.Waiting` events, once per change of state,
 so a view can say "loading model…" instead of looking hung:
@@ -26,7 +29,7 @@ from typing import Any
 
 from hybrid_tui.backends import Backend, Message, StreamItem, StreamStats, TextDelta
 from hybrid_tui.errors import BackendError
-from hybrid_tui.events import Token, Waiting
+from hybrid_tui.events import Thinking, Token, Waiting
 from hybrid_tui.router.limiter import FifoLimiter
 
 log = logging.getLogger(__name__)
@@ -105,8 +108,9 @@ async def stream_attempt(
     cold: bool = False,
     submitted: float | None = None,
     notice_after: float | None = FIRST_TOKEN_NOTICE,
-) -> AsyncIterator[Token | Waiting]:
-    """Stream ``reply`` from ``backend`` through ``limiter``, one Token per text delta.
+) -> AsyncIterator[Token | Thinking | Waiting]:
+    """Stream ``reply`` from ``backend`` through ``limiter``, one Token (or Thinking) per
+    text delta.
 
     Raises the backend's typed error (any other exception becomes a ``BackendError``); the
     text that arrived is in ``reply.parts``. Closing the iterator closes the HTTP stream and
@@ -174,12 +178,13 @@ async def _first(items: AsyncIterator[StreamItem]) -> StreamItem | None:
         return None
 
 
-def _take(reply: Reply, item: StreamItem) -> Token | None:
-    """Account one stream item in ``reply``; the Token to pass on, if any."""
+def _take(reply: Reply, item: StreamItem) -> Token | Thinking | None:
+    """Account one stream item in ``reply``; the event to pass on, if any."""
     if isinstance(item, TextDelta):
         if item.reasoning:
             reply.reasoning_chars += len(item.text)
-        elif item.text:
+            return Thinking(item.text, reply.backend) if item.text else None
+        if item.text:
             if reply.first_text is None:
                 reply.first_text = time.perf_counter()
             reply.parts.append(item.text)

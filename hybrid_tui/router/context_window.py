@@ -73,8 +73,9 @@ def reply_reserve(context_length: int, max_tokens: int | None = None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """A model's context window in tokens, and where the figure came from: ``"loaded"``
-    (the server's figure for the loaded model: LM Studio ``loaded_context_length``, Ollama
+    """A model's context window in tokens, and where the figure came from: ``"configured"``
+    (Ollama's ``num_ctx`` option, which the model is loaded with), ``"loaded"`` (the
+    server's figure for the loaded model: LM Studio ``loaded_context_length``, Ollama
     ``/api/ps`` ``context_length``), ``"trained"`` (the trained maximum of a model not
     loaded yet, below the default) or ``"default"`` (a guess)."""
 
@@ -83,9 +84,10 @@ class Window:
     model: str = ""
 
 
-def window_for(state: BackendState, model: str | None) -> Window:
+def window_for(state: BackendState, model: str | None, num_ctx: int | None = None) -> Window:
     """The context window of ``model`` on the backend ``state`` describes.
 
+    On Ollama a ``num_ctx`` option is the window: the model is (re)loaded with it.
     From the last probe's (or model list's) :class:`~hybrid_tui.backends.base.ModelInfo`:
     a loaded model's ``context_length`` is the window it runs with. A model that is not
     loaded yet will be loaded with the server's own setting, which no API tells, so the
@@ -94,6 +96,8 @@ def window_for(state: BackendState, model: str | None) -> Window:
     """
     default = KIND_DEFAULTS.get(state.kind, DEFAULT_CONTEXT_LENGTH)
     name = model or ""
+    if num_ctx and state.kind == "ollama":
+        return Window(num_ctx, "configured", name)
     info = next((m for m in state.models if name and same_model(m.name, name)), None)
     length = info.context_length if info is not None else None
     if length is None or length <= 0:
@@ -185,9 +189,17 @@ def fit_messages(
     )
 
 
-def fit_for(state: BackendState, model: str | None, messages: Sequence[Message]) -> Fit:
-    """``messages`` fitted to ``model``'s window on the backend ``state`` describes."""
-    fit = fit_messages(messages, window_for(state, model))
+def fit_for(
+    state: BackendState,
+    model: str | None,
+    messages: Sequence[Message],
+    *,
+    num_ctx: int | None = None,
+    max_tokens: int | None = None,
+) -> Fit:
+    """``messages`` fitted to ``model``'s window on the backend ``state`` describes (its
+    ``num_ctx`` option when it sets one), room for ``max_tokens`` of reply kept free."""
+    fit = fit_messages(messages, window_for(state, model, num_ctx), max_tokens=max_tokens)
     if fit.dropped:
         log.debug(
             "%s: left out %d of %d earlier turns to fit %s's %d-token context window (%s)",

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from hybrid_tui.backends.base import Message
+from hybrid_tui.backends.streaming import ThinkSplitter
 from hybrid_tui.errors import BackendError
 
 SYSTEM_PROMPT = (
@@ -49,11 +50,18 @@ def build_messages(
     *,
     system: str | None = SYSTEM_PROMPT,
 ) -> list[Message]:
-    """System prompt (unless the history brings its own), history, then context + prompt."""
+    """System prompt (unless the history brings its own), history, then context + prompt.
+
+    Only each history message's role and text are sent, and an assistant message's
+    leading ``<think>`` block is left out: a model's reasoning never goes back to it."""
     messages: list[Message] = []
     if system and not (history and history[0].get("role") == "system"):
         messages.append({"role": "system", "content": system})
-    messages.extend({"role": m["role"], "content": as_text(m["content"])} for m in history)
+    for m in history:
+        text = m["content"]
+        if m["role"] == "assistant":
+            text = without_thinking(text)
+        messages.append({"role": m["role"], "content": as_text(text)})
     messages.append({"role": "user", "content": as_text(user_content(prompt, context))})
     return messages
 
@@ -61,6 +69,16 @@ def build_messages(
 def user_content(prompt: str, context: Sequence[tuple[str, str]] = ()) -> str:
     """The user message: context files as labelled fenced blocks, then the prompt."""
     return f"{context_block(context)}\n{prompt}" if context else prompt
+
+
+def without_thinking(text: str) -> str:
+    """``text`` without a leading ``<think>…</think>`` block (a reasoning trace some
+    servers leave in the reply), as the stream parsers split it off."""
+    if "<think>" not in text[:64]:
+        return text
+    answer = ThinkSplitter()
+    kept = [piece for piece, reasoning in [*answer.feed(text), *answer.close()] if not reasoning]
+    return "".join(kept)
 
 
 def continuation(messages: Sequence[Message], partial: str) -> list[Message]:

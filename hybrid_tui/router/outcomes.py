@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
+from hybrid_tui.backends.base import StreamStats
 from hybrid_tui.backends.transport import EMPTY_REPLY
 from hybrid_tui.events import Done
 from hybrid_tui.router.attempt import Chain, Reply
 from hybrid_tui.router.classify import Classification
 from hybrid_tui.router.learn import Learner
 from hybrid_tui.router.score import score_reply
+
+#: a server-reported load time at least this long was a cold load (a model already in
+#: memory reports a few milliseconds of scheduling)
+COLD_LOAD_MS = 500.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +36,12 @@ def finish(
     escalated: bool,
     scoring: bool,
     chain: Chain | None = None,
+    cold: bool = False,
 ) -> Finished:
-    """The ``Done`` event for ``reply`` (joined to ``chain``'s text after a failover)."""
+    """The ``Done`` event for ``reply`` (joined to ``chain``'s text after a failover).
+
+    Only the answer is scored: reasoning never reaches ``reply.parts``. ``cold``: the
+    backend did not have the model in memory, for a server that reports no load time."""
     stats = reply.stats
     ttft = stats.ttft_ms if stats else None
     rate = stats.tokens_per_s if stats else None
@@ -72,8 +82,26 @@ def finish(
         warnings=warnings,
         failover_from=chain.stopped if chain is not None and chain.parts else None,
         fallback_from=chain.fallback_from if chain is not None else None,
+        **_figures(stats, cold),
     )
     return Finished(done, verdict)
+
+
+def _figures(stats: StreamStats | None, cold: bool) -> dict[str, Any]:
+    """``Done``'s reasoning and server figures from the stream's stats."""
+    if stats is None:
+        return {"cold_load": cold}
+    load = stats.server_load_ms
+    return {
+        "thinking_ttft_ms": stats.thinking_ttft_ms,
+        "thinking_ms": stats.thinking_ms,
+        "thinking_tokens": stats.thinking_tokens,
+        "server_tokens_per_s": stats.server_tokens_per_s,
+        "server_prompt_ms": stats.server_prompt_eval_ms,
+        "server_prompt_tokens": stats.server_prompt_tokens,
+        "server_load_ms": load,
+        "cold_load": load >= COLD_LOAD_MS if load is not None else cold,
+    }
 
 
 def record(

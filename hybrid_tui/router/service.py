@@ -31,12 +31,16 @@ CONTRACT (implemented by the router helper):
         #        draws. speeds: SpeedModel. Decision.id, Done.reply_id.
         # added: the history is fitted to each model's context window (oldest turns out):
         #        Decision/Done.history_dropped, Decision.signals["context"].
+        # added: submit(..., settings=ChatSettings) is a chat's override of each backend's
+        #        generation settings (settings_for(name, override) gives the merge);
+        #        Decision/Done.settings; Thinking events; Done's thinking and server figures.
 
 One prompt: classify -> choose (:mod:`hybrid_tui.router.policy`: the fixed rules, the bandit,
 predicted times, loaded models) -> pick the model -> leave out the oldest earlier turns that
 do not fit its context window (:mod:`hybrid_tui.router.context_window`, again for every
 other backend tried) -> stream (through the backend's FIFO concurrency limit, saying
-``Waiting`` while queued, loading or slow) -> on a failure before the first token, fall
+``Waiting`` while queued, loading or slow; reasoning as ``Thinking``, apart from the
+answer) -> on a failure before the first token, fall
 back to the next backend; after some tokens, fail over: the next backend is sent the
 conversation plus the partial reply as an assistant prefix and continues it -> score it and
 check its code -> maybe escalate a weak fast-tier reply to the strong tier -> record outcomes
@@ -73,9 +77,11 @@ from hybrid_tui.events import (
     Event,
     Failover,
     Fallback,
+    Thinking,
     Token,
     Waiting,
 )
+from hybrid_tui.generation import ChatSettings
 from hybrid_tui.health import HealthMonitor
 from hybrid_tui.router.attempt import (
     FIRST_TOKEN_NOTICE,
@@ -85,11 +91,16 @@ from hybrid_tui.router.attempt import (
     stream_attempt,
 )
 from hybrid_tui.router.classify import COMPLEXITIES, TASK_TYPES, Classification, classify
-from hybrid_tui.router.context_window import fit_for
+from hybrid_tui.router.context_window import Fit, fit_for
 from hybrid_tui.router.decide import Candidate, Choice, check_force
 from hybrid_tui.router.learn import Learner
 from hybrid_tui.router.limiter import FifoLimiter
-from hybrid_tui.router.messages import build_messages, continuation, nobody_answered
+from hybrid_tui.router.messages import (
+    SYSTEM_PROMPT,
+    build_messages,
+    continuation,
+    nobody_answered,
+)
 from hybrid_tui.router.outcomes import finish, record
 from hybrid_tui.router.policy import Settings, choose, predictions
 from hybrid_tui.router.predict import SpeedModel
@@ -103,6 +114,19 @@ CLIENT_LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=20)
 
 
 
+@dataclass(frozen=True, slots=True)
+class _Ask:
+    """What one submitted prompt asks, before any backend is chosen."""
+
+    prompt: str
+    context: tuple[tuple[str, str], ...]
+    history: tuple[Message, ...]
+    #: the chat's override of every backend's generation settings
+    override: ChatSettings | None
+    #: the caller's task type and complexity, replacing the classifier's (None: its own)
+    classified: tuple[str | None, str | None] = (None, None)
+
+
 @dataclass(slots=True)
 class _Turn:
     """One submitted prompt's routing facts, and the reply streaming now (so a reply that is
@@ -111,6 +135,7 @@ class _Turn:
     cls: Classification
     decision_id: str
     forced: bool
+    ask: _Ask
     current: Reply | None = None
     cold: bool = False
     open: set[int] = field(default_factory=set)
@@ -272,14 +297,17 @@ class RouterService:
         *,
         task_type: str | None = None,
         complexity: str | None = None,
+        settings: ChatSettings | None = None,
     ) -> AsyncIterator[Event]:
         """Stream the events for one prompt (see :mod:`hybrid_tui.events`).
 
         ``task_type``/``complexity`` override the classifier (the decision says so).
-        Raises :class:`~hybrid_tui.errors.UsageError` at once when ``force`` names no
-        enabled backend or tier, when an override is not a known task type or complexity,
-        or when the prompt is empty (nothing is sent then). Closing the returned iterator
-        closes the HTTP stream.
+        ``settings`` is the chat's override: each value it sets replaces that of every
+        backend's config (see :meth:`settings_for`). Raises
+        :class:`~hybrid_tui.errors.UsageError` at once when ``force`` names no enabled
+        backend or tier, when an override is not a known task type or complexity, or when
+        the prompt is empty (nothing is sent then). Closing the returned iterator closes
+        the HTTP stream.
         """
         if not prompt.strip():
             raise UsageError("the prompt is empty; nothing was sent")
@@ -290,41 +318,53 @@ class RouterService:
                              f"{', '.join(COMPLEXITIES)})")
         force = _normal_force(force)
         check_force(force, self.candidates())
-        return self._run(prompt, tuple(context), tuple(history), force,
-                         (task_type, complexity))
+        ask = _Ask(prompt, tuple(context), tuple(history), settings, (task_type, complexity))
+        return self._run(ask, force)
 
-    async def _run(
-        self,
-        prompt: str,
-        context: tuple[tuple[str, str], ...],
-        history: tuple[Message, ...],
-        force: str | None,
-        override: tuple[str | None, str | None] = (None, None),
-    ) -> AsyncIterator[Event]:
+    def settings_for(self, name: str, override: ChatSettings | None = None) -> ChatSettings:
+        """What is asked of backend ``name``: its config's settings, ``override`` on top."""
+        return self.backends[name].config.settings.over(override)
+
+    def _request(
+        self, ask: _Ask, name: str, model: str | None, partial: str = ""
+    ) -> tuple[ChatSettings, Fit]:
+        """The settings for ``name`` and the messages it is sent (its system prompt, the
+        history fitted to its model's window, ``partial`` as the reply to continue)."""
+        settings = self.settings_for(name, ask.override)
+        system = SYSTEM_PROMPT if settings.system_prompt is None else settings.system_prompt
+        messages = build_messages(ask.prompt, ask.context, ask.history, system=system or None)
+        if partial:
+            messages = continuation(messages, partial)
+        options = settings.options
+        fit = fit_for(self.health.state(name), model, messages,
+                      num_ctx=options.num_ctx, max_tokens=options.max_tokens)
+        return settings, fit
+
+    async def _run(self, ask: _Ask, force: str | None) -> AsyncIterator[Event]:
         submitted = time.perf_counter()
-        task_type, complexity = override
-        cls, choice = self.route(prompt, context, force, task_type=task_type,
+        task_type, complexity = ask.classified
+        cls, choice = self.route(ask.prompt, ask.context, force, task_type=task_type,
                                  complexity=complexity)
         name = choice.backend
         model, problem = await self._model_for(name)
-        messages = build_messages(prompt, context, history)
-        fit = fit_for(self.health.state(name), model, messages)
+        settings, fit = self._request(ask, name, model)
         decision = Decision(
             backend=name,
             model=model or "",
             task_type=cls.task_type,
             complexity=cls.complexity,
-            reason=_override_note(override) + choice.reason,
+            reason=_override_note(ask.classified) + choice.reason,
             forced=choice.forced,
             signals={**choice.signals, "context": fit.signal(),
                      **({"classifier_override": {"task_type": task_type,
                                                  "complexity": complexity}}
                         if task_type or complexity else {})},
             history_dropped=fit.dropped,
+            settings=settings,
         )
-        turn = _Turn(cls, decision.id, choice.forced)
+        turn = _Turn(cls, decision.id, choice.forced, ask)
         yield decision
-        answer = self._answer(turn, prompt, messages, choice, name, model, problem, submitted)
+        answer = self._answer(turn, choice, name, model, problem, submitted)
         try:
             async with aclosing(answer) as events:  # closing it closes the HTTP stream now
                 async for ev in events:
@@ -336,26 +376,24 @@ class RouterService:
     async def _answer(
         self,
         turn: _Turn,
-        prompt: str,
-        messages: list[Message],
         choice: Choice,
         name: str,
         model: str | None,
         problem: BackendError | None,
         submitted: float,
     ) -> AsyncIterator[Event]:
-        cls = turn.cls
+        cls, prompt = turn.cls, turn.ask.prompt
         chain = Chain()  # the text of attempts that failed mid-reply: never lost
         failures: dict[str, BackendError] = {}
         while True:
             reply = Reply(name, model or "")
-            sent = continuation(messages, chain.text) if chain.parts else messages
+            # built again for each backend: its system prompt and options, and its model's
+            # context window for the trim
+            settings, fit = self._request(turn.ask, name, model, chain.text)
             try:
                 if problem is not None:
                     raise problem
-                # trimmed again for each backend: its model's context window decides
-                fit = fit_for(self.health.state(name), model, sent)
-                attempt = self._attempt(turn, reply, fit.messages, submitted)
+                attempt = self._attempt(turn, reply, fit.messages, submitted, settings)
                 async with aclosing(attempt) as events:
                     async for ev in events:
                         yield ev
@@ -392,12 +430,12 @@ class RouterService:
                     )
 
         finished = finish(cls, prompt, reply, escalated=False, chain=chain,
-                          scoring=self.config.routing.confidence_scoring)
+                          scoring=self.config.routing.confidence_scoring, cold=turn.cold)
         done = finished.done
         strong = self._escalation_target(cls, choice, reply, done)
         row = self._record(turn, reply, done.confidence, escalated=strong is not None,
                            code_check=finished.code_check)
-        yield replace(done, reply_id=row, history_dropped=fit.dropped)
+        yield replace(done, reply_id=row, history_dropped=fit.dropped, settings=settings)
         if strong is None:
             return
 
@@ -413,11 +451,11 @@ class RouterService:
             f"asking the strong tier ({strong})",
         )
         second = Reply(strong, model or "")
+        settings, fit = self._request(turn.ask, strong, model)
         try:
             if problem is not None:
                 raise problem
-            fit = fit_for(self.health.state(strong), model, messages)
-            attempt = self._attempt(turn, second, fit.messages, time.perf_counter())
+            attempt = self._attempt(turn, second, fit.messages, time.perf_counter(), settings)
             async with aclosing(attempt) as events:
                 async for ev in events:
                     yield ev
@@ -433,15 +471,20 @@ class RouterService:
             )
             return
         final = finish(cls, prompt, second, escalated=True,
-                       scoring=self.config.routing.confidence_scoring)
+                       scoring=self.config.routing.confidence_scoring, cold=turn.cold)
         row = self._record(turn, second, final.done.confidence, code_check=final.code_check)
-        yield replace(final.done, reply_id=row, history_dropped=fit.dropped)
+        yield replace(final.done, reply_id=row, history_dropped=fit.dropped, settings=settings)
 
     # -- steps ---------------------------------------------------------------------------
 
     def _attempt(
-        self, turn: _Turn, reply: Reply, messages: Sequence[Message], submitted: float
-    ) -> AsyncIterator[Token | Waiting]:
+        self,
+        turn: _Turn,
+        reply: Reply,
+        messages: Sequence[Message],
+        submitted: float,
+        settings: ChatSettings,
+    ) -> AsyncIterator[Token | Thinking | Waiting]:
         """One backend's attempt at ``reply`` (see :func:`stream_attempt`)."""
         name = reply.backend
         backend = self.backends[name]
@@ -456,7 +499,8 @@ class RouterService:
             self.limiters[name],
             reply,
             messages,
-            options={"stall_timeout": self.config.routing.stall_timeout},
+            options={**settings.request_options(),
+                     "stall_timeout": self.config.routing.stall_timeout},
             cold=turn.cold,
             submitted=submitted,
             notice_after=notice,
