@@ -70,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--complexity", metavar="C", choices=COMPLEXITIES,
                      help=f"skip the classifier's complexity: one of {', '.join(COMPLEXITIES)}")
     ask.add_argument("--json", action="store_true",
-                     help="print every event as one JSON object per line, nothing else")
+                     help="print every event as one JSON object per line, nothing else (a "
+                     "model's reasoning as 'thinking' events before the answer's 'token' "
+                     "events)")
+    ask.add_argument("--show-thinking", action="store_true",
+                     help="print a reasoning model's thinking to stderr, dimmed, before its "
+                     "answer (it is never part of the reply on stdout)")
     ask.add_argument("--raw", action="store_true",
                      help="print the reply as received, terminal control sequences included")
     _add_config(ask, top=False)

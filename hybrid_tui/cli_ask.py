@@ -3,8 +3,10 @@
 Reply text goes to stdout (control sequences stripped unless ``--raw``: model output is
 untrusted); one summary line goes to stderr, and so do the notes on the way: waits before the
 first token ("loading model…") and the marker where another backend took over a reply that
-failed mid-way (the text on stdout stays one continuous reply). ``--json`` prints every event
-as one JSON line on stdout instead, and stderr carries only a final error.
+failed mid-way (the text on stdout stays one continuous reply). A reasoning model's thinking
+is left out, or with ``--show-thinking`` streamed to stderr, dimmed (always sanitised).
+``--json`` prints every event as one JSON line on stdout instead (``thinking`` events before
+the answer's ``token`` events), and stderr carries only a final error.
 
 The events fold into the same session model as the TUI's (:mod:`hybrid_tui.session`), so a
 prompt's story (every fallback, failover and escalation) reads the same in both. A leading
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 from hybrid_tui.attachments import parse_prompt, read_attachment, read_attachments
 from hybrid_tui.cli_output import (
     TerminalSanitizer,
+    console,
     error,
     failover_line,
     message,
@@ -42,6 +45,7 @@ from hybrid_tui.events import (
     Escalation,
     Event,
     Failover,
+    Thinking,
     Token,
     Waiting,
     event_to_dict,
@@ -103,10 +107,14 @@ class AskRenderer:
     when the stream ends."""
 
     def __init__(self, out: TextIO, *, raw: bool = False, as_json: bool = False,
-                 turn: Turn | None = None) -> None:
+                 turn: Turn | None = None, show_thinking: bool = False) -> None:
         self.out = out
         self.as_json = as_json
+        self.show_thinking = show_thinking and not as_json
         self.sanitizer = None if raw else TerminalSanitizer()
+        #: the thinking on stderr is always made safe (it is never the reply asked for)
+        self.thinking_sanitizer = TerminalSanitizer()
+        self._thinking_open = False
         self.session = Session(name="ask")
         if turn is None:
             turn = self.session.new_turn("")
@@ -133,8 +141,16 @@ class AskRenderer:
         apply(self.session, ev)
         if isinstance(ev, Token):
             if not self.as_json:
+                if self._thinking_open:
+                    self.end_thinking()
                 self._write(ev.text)
-        elif isinstance(ev, Failover):
+            return
+        if isinstance(ev, Thinking):
+            if self.show_thinking:
+                self._think(ev.text)
+            return
+        self.end_thinking()
+        if isinstance(ev, Failover):
             if not self.as_json:
                 self._note(failover_line(ev), "yellow")
         elif isinstance(ev, Waiting):
@@ -180,6 +196,27 @@ class AskRenderer:
             self._held.clear()
         self.out.flush()
 
+    def _think(self, text: str) -> None:
+        """Thinking as it streams: dimmed on stderr, on lines of its own."""
+        from rich.text import Text
+
+        text = self.thinking_sanitizer.feed(text)
+        if not text:
+            return
+        if not self._thinking_open and not self._at_line_start and _shared_terminal(self.out):
+            sys.stderr.write("\n")
+        stream = console(stderr=True)
+        stream.print(Text(text, style="dim"), end="")
+        stream.file.flush()
+        self._thinking_open = not text.endswith("\n")
+
+    def end_thinking(self) -> None:
+        """End the thinking's last line before anything else is written."""
+        if self._thinking_open:
+            console(stderr=True).print()
+            self._thinking_open = False
+            self.thinking_sanitizer = TerminalSanitizer()
+
     def _note(self, text: str, style: str) -> None:
         """A note on stderr, on a line of its own when both streams share a terminal (the
         reply on stdout is not touched: piped, it stays one continuous text)."""
@@ -191,6 +228,7 @@ class AskRenderer:
 
     def end_line(self) -> None:
         """Finish the reply's last line so the next message starts on its own."""
+        self.end_thinking()
         if not self._at_line_start and not self.as_json:
             self._held.append("\n")
         self.flush()
@@ -262,7 +300,8 @@ def run_ask(args: argparse.Namespace) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # a non-UTF-8 terminal gets '?', not a crash
     quiet_logging()
-    renderer = AskRenderer(sys.stdout, raw=args.raw, as_json=args.json, turn=turn)
+    renderer = AskRenderer(sys.stdout, raw=args.raw, as_json=args.json, turn=turn,
+                           show_thinking=args.show_thinking)
     try:
         asyncio.run(_ask(config, renderer, args))
     except KeyboardInterrupt:

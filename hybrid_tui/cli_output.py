@@ -156,11 +156,11 @@ def summary_line(
     parts = [done.backend, done.model]
     if decision is not None and decision.reason:
         parts.append(decision.reason)
-    parts += [
-        f"TTFT {fmt_ms(done.ttft_ms)}",
-        f"{fmt_rate(done.tokens_per_s)} tok/s",
-        f"confidence {fmt_confidence(done.confidence)}",
-    ]
+    parts.append(f"TTFT {fmt_ms(done.ttft_ms)}")
+    parts += thinking_figures(done)
+    parts.append(f"{fmt_rate(done.tokens_per_s)} tok/s")
+    parts += server_figures(done)
+    parts.append(f"confidence {fmt_confidence(done.confidence)}")
     if escalation is not None:
         parts.append(f"escalated from {escalation.from_backend}")
     if fallback is not None:
@@ -168,6 +168,31 @@ def summary_line(
     if done.failover_from:
         parts.append(f"failover from {done.failover_from}")
     return strip_control(" · ".join(p for p in parts if p))
+
+
+def thinking_figures(done: Done) -> list[str]:
+    """``first thought 80 ms``, ``thought 1.2 s · 40 tokens``: nothing when the model did
+    not think."""
+    if not done.thinking_tokens and done.thinking_ttft_ms is None:
+        return []
+    return [f"first thought {fmt_ms(done.thinking_ttft_ms)}",
+            f"thought {fmt_ms(done.thinking_ms)} · {done.thinking_tokens} tokens"]
+
+
+def server_figures(done: Done) -> list[str]:
+    """What the server measured itself, where it says: ``server 88.1 tok/s``,
+    ``prompt 35 ms (31 tokens)``, ``cold load 5.1 s``."""
+    out = []
+    if done.server_tokens_per_s is not None:
+        out.append(f"server {fmt_rate(done.server_tokens_per_s)} tok/s")
+    if done.server_prompt_ms is not None:
+        tokens = done.server_prompt_tokens
+        out.append(f"prompt {fmt_ms(done.server_prompt_ms)}"
+                   + (f" ({tokens} tokens)" if tokens is not None else ""))
+    if done.cold_load:
+        out.append("cold load" + (f" {fmt_ms(done.server_load_ms)}"
+                                  if done.server_load_ms is not None else ""))
+    return out
 
 
 def waiting_line(ev: Waiting) -> str:

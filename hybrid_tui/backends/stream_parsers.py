@@ -271,7 +271,7 @@ class OpenAIStreamParser(StreamParser):
         if not isinstance(timings, dict):
             return
         rate = _num(timings.get("predicted_per_second"))
-        if rate is not None:
+        if rate:  # 0 when nothing was generated: no figure
             self.server_tokens_per_s = rate
         for ours, theirs in (("prompt_eval_ms", "prompt_ms"), ("eval_ms", "predicted_ms")):
             ms = _num(timings.get(theirs))

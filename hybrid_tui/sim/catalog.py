@@ -26,6 +26,8 @@ _KNOWN = (
     ("nomic-embed-text", "nomic-bert", 0.137, 2048),
     ("text-embedding-nomic-embed-text", "nomic-bert", 0.137, 2048),
 )
+#: name prefixes of models that reason before answering (Ollama capability "thinking")
+_THINKING = ("qwen3", "deepseek-r1", "gpt-oss", "magistral", "qwq")
 _PARAMS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)([bm])(?![a-z])", re.IGNORECASE)
 #: bytes per parameter at Q4_K_M (about 4.8 bits)
 _Q4_BYTES = 0.6
@@ -42,6 +44,7 @@ class ModelMeta:
     parameters: float  # billions
     trained_context: int
     embedding: bool
+    thinking: bool = False
 
     @property
     def parameter_size(self) -> str:
@@ -86,4 +89,5 @@ def meta(name: str) -> ModelMeta:
     if found:
         value = float(found.group(1))
         params = value / 1000 if found.group(2).lower() == "m" else value
-    return ModelMeta(name, family or "llama", params, ctx, is_embedding(name))
+    thinking = base.startswith(_THINKING) and not is_embedding(name)
+    return ModelMeta(name, family or "llama", params, ctx, is_embedding(name), thinking)

@@ -25,10 +25,12 @@ OLLAMA_FIRST_TOKEN_DELAY = 0.4
 
 
 def demo_servers(
-    *, host: str = "127.0.0.1", lmstudio_port: int = 0, ollama_port: int = 0
+    *, host: str = "127.0.0.1", lmstudio_port: int = 0, ollama_port: int = 0,
+    thinking: bool = False,
 ) -> tuple[SimServer, SimServer]:
     """(LM Studio, Ollama) simulators with realistic speeds and the default model lists
-    (the ones ``config.default_backends()`` prefers)."""
+    (the ones ``config.default_backends()`` prefers). ``thinking``: every chat model of the
+    Ollama reasons before it answers, as today's local models do (``--demo`` shows that)."""
     lmstudio = SimServer(
         "openai",
         SimKnobs(tokens_per_s=LMSTUDIO_TOKENS_PER_S, first_token_delay=0.08),
@@ -41,6 +43,9 @@ def demo_servers(
         host=host,
         port=ollama_port,
     )
+    if thinking:
+        ollama.knobs.thinking_models = [m for m in ollama.knobs.models or []
+                                        if not is_embedding(m)]
     return lmstudio, ollama
 
 

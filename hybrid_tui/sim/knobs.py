@@ -26,8 +26,9 @@ FAULT_KINDS = (
 
 #: quirks (protocols.md F). LM Studio: error_string, unknown_model_400, no_jit, ignore_model,
 #: keepalive_comments, reasoning_content, reasoning, think_tags, usage_always, crlf,
-#: overflow_200, overflow_empty. Ollama: thinking. Both: rechunk, echo_api_key (a 401 repeats
-#: the token it was sent, as a careless proxy does: the client must never show it).
+#: overflow_200, overflow_empty, timings (llama.cpp's ``timings`` in the last chunk). Ollama:
+#: thinking (every chat model has the capability). Both: rechunk, echo_api_key (a 401
+#: repeats the token it was sent, as a careless proxy does: the client must never show it).
 QUIRKS = frozenset(
     {
         "error_string",
@@ -43,6 +44,7 @@ QUIRKS = frozenset(
         "overflow_200",
         "overflow_empty",
         "thinking",
+        "timings",
         "rechunk",
         "echo_api_key",
     }
@@ -106,6 +108,9 @@ class SimKnobs:
     #: when set, every request must carry ``Authorization: Bearer <api_key>`` or gets 401
     #: (LM Studio's "require API key" setting; a proxy in front of Ollama)
     api_key: str | None = None
+    #: Ollama: the models with the "thinking" capability (they reason before answering
+    #: unless ``think`` is false); None: the ones whose names say so (qwen3, deepseek-r1...)
+    thinking_models: list[str] | None = None
     _listeners: list[Callable[[str], None]] = field(
         default_factory=list, init=False, repr=False, compare=False
     )

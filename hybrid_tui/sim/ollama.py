@@ -18,7 +18,7 @@ from hybrid_tui.sim.engine import Plan, Timing, quiet_reply, stream_reply, wait_
 from hybrid_tui.sim.http import Request, Response, status_phrase
 from hybrid_tui.sim.knobs import is_embedding
 from hybrid_tui.sim.ollama_create import CreateRoutes
-from hybrid_tui.sim.replies import reply_pieces
+from hybrid_tui.sim.replies import reply_pieces, thinking_for
 from hybrid_tui.sim.tokens import count_tokens, tokenize
 
 if TYPE_CHECKING:
@@ -35,7 +35,6 @@ BUSY = "server busy, please try again.  maximum pending requests exceeded"
 DEFAULT_KEEP_ALIVE = 300.0
 #: keep_alive < 0: "never" (Go's maximum duration, year 2262+)
 FOREVER_NS = 2**63 - 1
-_THINKING = "Okay, the user wants working code. Let me outline the steps before answering."
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
 _DURATION_FULL = re.compile(r"[-+]?(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+")
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -199,6 +198,8 @@ class OllamaRoutes:
         self.expires: dict[str, int] = {}
         #: /api/blobs and /api/create (created models are added to knobs.models)
         self.create = CreateRoutes(self)
+        #: model -> the num_ctx it was loaded with, when a request set one
+        self.loaded_ctx: dict[str, int] = {}
 
     @property
     def knobs(self) -> SimKnobs:
@@ -236,6 +237,17 @@ class OllamaRoutes:
                 return name
         return None
 
+    def thinks(self, name: str) -> bool:
+        """Whether ``name`` has the "thinking" capability (see ``SimKnobs.thinking_models``)."""
+        if is_embedding(name):
+            return False
+        if "thinking" in self.knobs.quirks:
+            return True
+        listed = self.knobs.thinking_models
+        if listed is not None:
+            return normalise(name) in {normalise(m) for m in listed}
+        return meta(name).thinking
+
     def _tag(self, name: str) -> dict[str, Any]:
         m = meta(name)
         return {
@@ -253,6 +265,7 @@ class OllamaRoutes:
         for name, at in list(self.expires.items()):
             if at <= now:
                 del self.expires[name]
+                self.loaded_ctx.pop(name, None)
                 if name in self.knobs.loaded:
                     self.knobs.loaded.remove(name)
 
@@ -271,7 +284,7 @@ class OllamaRoutes:
                     "details": m.details(),
                     "expires_at": rfc3339nano(at),
                     "size_vram": m.size,
-                    "context_length": self.knobs.context_length,
+                    "context_length": self.loaded_ctx.get(name, self.knobs.context_length),
                     "_at": at,
                 }
             )
@@ -295,7 +308,7 @@ class OllamaRoutes:
             return
         m = meta(name)
         caps = ["embedding"] if m.embedding else ["completion", "tools"]
-        if "thinking" in self.knobs.quirks and not m.embedding:
+        if self.thinks(name):
             caps.append("thinking")
         await send_json(
             resp,
@@ -338,7 +351,7 @@ class OllamaRoutes:
         if is_embedding(name):
             verb = "chat" if field == "message" else "generate"
             return 400, f'"{requested}" does not support {verb}'
-        if body.get("think") not in (None, False) and "thinking" not in self.knobs.quirks:
+        if body.get("think") not in (None, False) and not self.thinks(name):
             return 400, f'"{requested}" does not support thinking'
         try:
             parse_keep_alive(body.get("keep_alive"))
@@ -392,6 +405,7 @@ class OllamaRoutes:
     def _expire(self, name: str, keep_alive: float) -> None:
         if keep_alive == 0:
             self.expires.pop(name, None)
+            self.loaded_ctx.pop(name, None)
             if name in self.knobs.loaded:
                 self.knobs.loaded.remove(name)
         elif keep_alive < 0:
@@ -419,10 +433,17 @@ class OllamaRoutes:
         limit = options.get("num_predict") if options else None
         if isinstance(limit, int) and 0 < limit < len(pieces):
             pieces, finish = pieces[:limit], "length"
-        think = body.get("think") not in (None, False)
-        plan_pieces = [(p, True) for p in tokenize(_THINKING)] if think else []
+        # a thinking model reasons unless told not to (think: false)
+        name = self.find(requested) or requested
+        plan_pieces: list[tuple[str, bool]] = []
+        if body.get("think") is not False and self.thinks(name):
+            plan_pieces = [(p, True) for p in tokenize(thinking_for(messages))]
         plan_pieces += [(p, False) for p in pieces]
-        prompt_tokens = min(_prompt_tokens(body, field), knobs.context_length)
+        num_ctx = options.get("num_ctx") if options else None
+        if isinstance(num_ctx, int) and num_ctx > 0:
+            self.loaded_ctx[name] = num_ctx
+        window = self.loaded_ctx.get(name, knobs.context_length)
+        prompt_tokens = min(_prompt_tokens(body, field), window)
         return Plan(requested, plan_pieces, prompt_tokens, finish, knobs.fault, timing)
 
 

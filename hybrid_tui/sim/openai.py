@@ -131,7 +131,10 @@ class SSEEncoder:
         }
 
     def final(self, plan: Plan) -> bytes:
-        out = self._event(self._chunk([self._choice({}, plan.finish)]))
+        finish = self._chunk([self._choice({}, plan.finish)])
+        if "timings" in self.quirks:
+            finish["timings"] = _timings(plan)
+        out = self._event(finish)
         if self.include_usage:
             out += self._event({**self._chunk([]), "usage": self._usage(plan)})
         return out + self._event(b"[DONE]")
@@ -447,7 +450,9 @@ class LMStudioRoutes:
         if isinstance(limit, int) and 0 < limit < len(pieces):
             pieces, finish = pieces[:limit], "length"
         plan_pieces = [(p, False) for p in pieces]
-        if "think_tags" in quirks:
+        if body.get("reasoning_effort") == "none":  # thinking turned off
+            pass
+        elif "think_tags" in quirks:
             tagged = tokenize(f"<think>\n{_REASONING}\n</think>\n\n")
             plan_pieces = [(p, False) for p in tagged] + plan_pieces
         elif quirks & {"reasoning_content", "reasoning"}:
@@ -455,6 +460,24 @@ class LMStudioRoutes:
         if prompt_tokens > knobs.context_length:  # quirk overflow_empty: no content at all
             plan_pieces = []
         return Plan(model, plan_pieces, prompt_tokens, finish, knobs.fault, timing)
+
+
+def _timings(plan: Plan) -> dict[str, Any]:
+    """llama.cpp server's ``timings`` (milliseconds) for a finished plan."""
+    t = plan.timing
+    first = t.first or t.ready
+    prompt_ms = max(first - (t.ready or t.arrived), 0) / 1e6
+    predicted_ms = max((t.last or first) - first, 0) / 1e6
+    n = plan.completion_tokens
+    return {
+        "cache_n": 0,
+        "prompt_n": plan.prompt_tokens,
+        "prompt_ms": prompt_ms,
+        "prompt_per_second": plan.prompt_tokens / prompt_ms * 1000 if prompt_ms else 0.0,
+        "predicted_n": n,
+        "predicted_ms": predicted_ms,
+        "predicted_per_second": n / predicted_ms * 1000 if predicted_ms else 0.0,
+    }
 
 
 def _prompt_tokens(messages: list[Any]) -> int:

@@ -357,6 +357,27 @@ def reply_for(prompt: str, model: str = "") -> str:
     return _generic(prompt)
 
 
+def thinking_for(messages: list[Any]) -> str:
+    """A reasoning model's trace before its answer to a chat (deterministic per prompt)."""
+    prompt = _last_user(messages)
+    return (
+        f"The user asks about {_topic(prompt, 'some code')}. I should answer with working "
+        "code and a short explanation. Edge cases first: empty input, a single item, "
+        "duplicates. Then the plain version, then what it costs."
+    )
+
+
+def _last_user(messages: list[Any]) -> str:
+    return next(
+        (
+            str(m.get("content") or "")
+            for m in reversed(messages)
+            if isinstance(m, dict) and m.get("role") == "user"
+        ),
+        "",
+    )
+
+
 def reply_pieces(
     messages: list[Any], fixed: str | None = None, tokens: int | None = None, model: str = ""
 ) -> list[str]:
@@ -366,14 +387,7 @@ def reply_pieces(
     A chat that ends with an assistant message the reply starts with (a client asking
     another server to continue a reply after a failover) gets only the rest, as a model
     continuing from an assistant prefix would."""
-    prompt = next(
-        (
-            str(m.get("content") or "")
-            for m in reversed(messages)
-            if isinstance(m, dict) and m.get("role") == "user"
-        ),
-        "",
-    )
+    prompt = _last_user(messages)
     pieces = tokenize(fixed if fixed is not None else reply_for(prompt, model))
     if tokens is not None:
         pieces = fit_tokens(pieces, tokens)

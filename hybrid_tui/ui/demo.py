@@ -27,7 +27,7 @@ def demo_config(config: Config, *, lmstudio_url: str, ollama_url: str) -> Config
 
 def start_demo(config: Config) -> tuple[SimThread, Config]:
     """Start the simulators (blocks until they listen) and return them with the config."""
-    lmstudio, ollama = demo_servers()
+    lmstudio, ollama = demo_servers(thinking=True)
     sims = SimThread([lmstudio, ollama])
     sims.start()
     return sims, demo_config(config, lmstudio_url=lmstudio.url, ollama_url=ollama.url)

@@ -30,7 +30,8 @@ FORCE_WORDS: dict[str, str] = {
 
 #: ``figures(kind, value) -> value`` is applied to every timing figure before display, so
 #: snapshot tests can freeze them ("ttft_ms", "total_ms", "tokens_per_s", "latency_ms",
-#: "cooldown_s").
+#: "cooldown_s", "thinking_ttft_ms", "server_tokens_per_s", "server_prompt_ms",
+#: "server_load_ms").
 Figures = Callable[[str, float | None], float | None]
 #: the prompt echo shows at most this many lines and characters (the prompt is sent whole)
 PROMPT_LINES = 40
@@ -60,11 +61,18 @@ def stats_content(
 ) -> Content:
     """``TTFT 120 ms · 412 tokens · 85.3 tok/s · confidence 0.82 · total 1.52 s``, then who
     answered when two backends did (``ollama ⤷ lmstudio``); the user's rating (👍/👎) in
-    front."""
+    front. A model that thought gets ``first thought 80 ms`` before the TTFT (which is the
+    answer's); the server's own figures, where it reports them, follow the client's tok/s:
+    ``(server 88.1)``, ``prompt 35 ms``, and ``cold load 5.10 s`` when the model had to be
+    loaded first."""
     rate = figures("tokens_per_s", done.tokens_per_s)
     parts: list[str | tuple[str, str]] = []
     if rating is not None:  # first, so a long line never pushes it out of sight
         parts += [(RATING_MARK[rating], "bold"), "  "]
+    if done.thinking_ttft_ms is not None:
+        parts += [("first thought ", "$text-muted"),
+                  fmt_ms(figures("thinking_ttft_ms", done.thinking_ttft_ms)),
+                  ("  ·  ", "$text-muted")]
     parts += [
         ("TTFT ", "$text-muted"),
         fmt_ms(figures("ttft_ms", done.ttft_ms)),
@@ -72,6 +80,7 @@ def stats_content(
         f"{done.tokens} tokens",
         ("  ·  ", "$text-muted"),
         f"{rate:.1f} tok/s" if rate is not None else "– tok/s",
+        *_server_parts(done, figures),
         ("  ·  confidence ", "$text-muted"),
         f"{done.confidence:.2f}" if done.confidence is not None else "–",
         ("  ·  total ", "$text-muted"),
@@ -84,6 +93,23 @@ def stats_content(
     if done.warnings:
         parts += [("  ·  ", "$text-muted"), (sanitize("; ".join(done.warnings)), "$warning")]
     return Content.assemble(*parts)
+
+
+def _server_parts(done: Done, figures: Figures) -> list[str | tuple[str, str]]:
+    """The server's own figures for the stats line (nothing for what it did not report)."""
+    parts: list[str | tuple[str, str]] = []
+    rate = figures("server_tokens_per_s", done.server_tokens_per_s)
+    if rate is not None:
+        parts += [(" (server ", "$text-muted"), f"{rate:.1f}", (")", "$text-muted")]
+    prompt_ms = figures("server_prompt_ms", done.server_prompt_ms)
+    if prompt_ms is not None:
+        parts += [("  ·  prompt ", "$text-muted"), fmt_ms(prompt_ms)]
+    if done.cold_load:
+        load_ms = figures("server_load_ms", done.server_load_ms)
+        parts += [("  ·  ", "$text-muted"),
+                  ("cold load" + (f" {fmt_ms(load_ms)}" if load_ms is not None else ""),
+                   "$text-warning")]
+    return parts
 
 
 def badge_content(
