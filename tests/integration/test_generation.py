@@ -230,3 +230,20 @@ async def test_the_servers_own_figures_and_a_cold_load_reach_done(
         assert done.server_prompt_ms is not None and done.server_prompt_tokens
     assert cold.cold_load and cold.server_load_ms is not None and cold.server_load_ms >= 500
     assert not warm.cold_load and not llama.cold_load
+
+
+def test_the_demo_ollama_is_a_reasoning_model() -> None:
+    from hybrid_tui.config import default_config
+    from hybrid_tui.ui.demo import start_demo
+
+    sims, config = start_demo(default_config(env={}))
+    try:
+        url = config.backends["ollama"].endpoint
+        shown = httpx.post(f"{url}/api/show", json={"model": "codellama:34b"}, timeout=5)
+        assert "thinking" in shown.json()["capabilities"]
+        with httpx.stream("POST", f"{url}/api/chat", timeout=10, json={
+                "model": "codellama:34b", "messages": [{"role": "user", "content": "hi"}]}) as r:
+            first = json.loads(next(r.iter_lines()))  # then hang up: a reply takes seconds
+        assert first["message"]["thinking"]
+    finally:
+        sims.stop()
