@@ -145,8 +145,11 @@ DONE = Done(backend="ollama", model="qwen3:8b", ttft_ms=1200.0, tokens=412, toke
 
 def test_the_stats_line_puts_server_figures_beside_the_clients():
     assert stats_content(DONE).plain == (
-        "first thought 80 ms  ·  TTFT 1.20 s  ·  412 tokens  ·  85.3 tok/s (server 88.1)  ·  "
-        "prompt 35 ms  ·  cold load 5.10 s  ·  confidence 0.82  ·  total 1.52 s")
+        "first thought 80 ms  ·  TTFT 1.20 s  ·  412 tokens  ·  85.3 tok/s (server 88.1, "
+        "prompt 35 ms)  ·  cold load 5.10 s  ·  confidence 0.82  ·  total 1.52 s")
+    prompt_only = Done(backend="b", model="m", ttft_ms=120.0, tokens=9, tokens_per_s=9.0,
+                       confidence=None, escalated=False, total_ms=200.0, server_prompt_ms=12.0)
+    assert "9.0 tok/s (prompt 12 ms)  ·  confidence" in stats_content(prompt_only).plain
     plain = Done(backend="b", model="m", ttft_ms=120.0, tokens=9, tokens_per_s=None,
                  confidence=None, escalated=False, total_ms=200.0)
     assert stats_content(plain).plain == (

@@ -63,7 +63,7 @@ def stats_content(
     answered when two backends did (``ollama ⤷ lmstudio``); the user's rating (👍/👎) in
     front. A model that thought gets ``first thought 80 ms`` before the TTFT (which is the
     answer's); the server's own figures, where it reports them, follow the client's tok/s:
-    ``(server 88.1)``, ``prompt 35 ms``, and ``cold load 5.10 s`` when the model had to be
+    ``(server 88.1, prompt 35 ms)``, and ``cold load 5.10 s`` when the model had to be
     loaded first."""
     rate = figures("tokens_per_s", done.tokens_per_s)
     parts: list[str | tuple[str, str]] = []
@@ -99,11 +99,15 @@ def _server_parts(done: Done, figures: Figures) -> list[str | tuple[str, str]]:
     """The server's own figures for the stats line (nothing for what it did not report)."""
     parts: list[str | tuple[str, str]] = []
     rate = figures("server_tokens_per_s", done.server_tokens_per_s)
-    if rate is not None:
-        parts += [(" (server ", "$text-muted"), f"{rate:.1f}", (")", "$text-muted")]
     prompt_ms = figures("server_prompt_ms", done.server_prompt_ms)
+    said: list[str | tuple[str, str]] = []
+    if rate is not None:
+        said += [("server ", "$text-muted"), f"{rate:.1f}"]
     if prompt_ms is not None:
-        parts += [("  ·  prompt ", "$text-muted"), fmt_ms(prompt_ms)]
+        said += [(", " if said else "", "$text-muted"), ("prompt ", "$text-muted"),
+                 fmt_ms(prompt_ms)]
+    if said:  # in brackets: the line stays about as long as without them
+        parts += [(" (", "$text-muted"), *said, (")", "$text-muted")]
     if done.cold_load:
         load_ms = figures("server_load_ms", done.server_load_ms)
         parts += [("  ·  ", "$text-muted"),
