@@ -112,10 +112,12 @@ class SimProcess:
 
 
 def config_for(lmstudio: str, ollama: str, **routing: object) -> Config:
-    """The two default backends at these URLs (first-token timeout 10 s)."""
+    """The two default backends at these URLs (first-token timeout 10 s), without the
+    default reply cap (max_tokens): the benchmarks stream replies far longer than it."""
     backends = default_backends()
-    backends["lmstudio"] = replace(backends["lmstudio"], endpoint=lmstudio, timeout=10.0)
-    backends["ollama"] = replace(backends["ollama"], endpoint=ollama, timeout=10.0)
+    for name, url in (("lmstudio", lmstudio), ("ollama", ollama)):
+        options = replace(backends[name].options, max_tokens=None)
+        backends[name] = replace(backends[name], endpoint=url, timeout=10.0, options=options)
     return Config(
         routing=RoutingConfig(**routing),  # type: ignore[arg-type]
         backends=backends,

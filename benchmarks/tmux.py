@@ -38,8 +38,9 @@ def run(settings: Settings) -> Row:
     with SimProcess(reply_tokens=tokens) as sim, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
         config.write_text(
-            f"backends:\n  lmstudio:\n    endpoint: {sim.lmstudio}\n"
-            f"  ollama:\n    endpoint: {sim.ollama}\n"
+            # no reply cap: the reply is longer than the default max_tokens
+            f"backends:\n  lmstudio:\n    endpoint: {sim.lmstudio}\n    options: {{}}\n"
+            f"  ollama:\n    endpoint: {sim.ollama}\n    options: {{}}\n"
         )
         done = re.compile(rf"TTFT.*\b{tokens:,}\b|TTFT.*\b{tokens}\b tokens")
         seconds = [
