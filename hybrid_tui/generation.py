@@ -102,6 +102,20 @@ class ChatSettings:
             think=override.think if override.think is not None else self.think,
         )
 
+    def describe(self) -> list[tuple[str, str]]:
+        """The values in force as (name, value) rows for a view: every option that is set,
+        the system prompt (its first line, or "built-in" / "none") and think."""
+        rows = [(name, _shown(value)) for name, value in self.options.values().items()]
+        if self.system_prompt is None:
+            prompt = "built-in"
+        elif not self.system_prompt:
+            prompt = "none"
+        else:
+            first = self.system_prompt.splitlines()[0]
+            prompt = first if len(first) <= 60 else first[:59] + "…"
+        think = "server default" if self.think is None else _shown(self.think)
+        return [*rows, ("system prompt", prompt), ("think", think)]
+
     def request_options(self) -> dict[str, Any]:
         """The options a backend's ``stream_chat`` takes (it maps them onto its protocol):
         every set option, and ``think`` when set."""
@@ -111,6 +125,14 @@ class ChatSettings:
         if self.think is not None:
             out["think"] = self.think
         return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return ", ".join(repr(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 # --------------------------------------------------------------------------- checks

@@ -43,6 +43,16 @@ def test_a_chat_override_replaces_only_what_it_sets():
     assert (off.system_prompt, off.think) == ("", False)
 
 
+def test_the_values_in_force_read_as_rows():
+    assert BACKEND.describe() == [("temperature", "0.1"), ("max_tokens", "2048"),
+                                  ("system prompt", "built-in"), ("think", "server default")]
+    chat = ChatSettings(GenerationOptions(stop=("###", "END")), "Be terse.\nAlways.", True)
+    assert chat.describe() == [("stop", "'###', 'END'"), ("system prompt", "Be terse."),
+                               ("think", "on")]
+    assert ChatSettings(system_prompt="", think="low").describe()[-2:] == [
+        ("system prompt", "none"), ("think", "low")]
+
+
 def test_request_options_carry_only_what_is_set():
     settings = ChatSettings(GenerationOptions(temperature=0.2, stop=("###",)), think=True)
     assert settings.request_options() == {"temperature": 0.2, "stop": ["###"], "think": True}
