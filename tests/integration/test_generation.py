@@ -177,14 +177,15 @@ async def test_a_failover_continues_the_answer_not_the_thinking(
     config, ollama_sim: SimServer, lmstudio_sim: SimServer
 ) -> None:
     from hybrid_tui.events import Failover
-    from hybrid_tui.sim import Fault
+    from hybrid_tui.sim import Fault, tokenize
 
     ollama_sim.knobs.thinking_models = ["codellama:34b"]
-    thought = len(thinking_for([{"role": "user", "content": PROMPT}]).split())
-    await ollama_sim.set_fault(Fault("die", after_tokens=thought * 2 + 20))
+    thought = len(tokenize(thinking_for([{"role": "user", "content": PROMPT}])))
+    await ollama_sim.set_fault(Fault("die", after_tokens=thought + 20))  # 20 answer tokens in
     async with RouterService(config, poll=False) as service:
         events = await collect(service.submit(PROMPT, force="strong"))
-    assert any(isinstance(ev, Failover) for ev in events), events
+    failover = next(ev for ev in events if isinstance(ev, Failover))
+    assert failover.tokens_so_far == 20  # answer tokens only
     prefix = last_body(lmstudio_sim)["messages"][-1]
     assert prefix["role"] == "assistant" and prefix["content"]
     assert "edge cases first" not in prefix["content"].lower()
