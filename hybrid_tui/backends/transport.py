@@ -50,6 +50,9 @@ DEFAULT_STALL_TIMEOUT = 30.0
 #: how long to read on after the end marker so the connection can be reused
 DRAIN_TIMEOUT = 0.5
 ERROR_BODY_LIMIT = 64 * 1024
+#: the most a JSON answer (a model list, ``/api/show``) may be: a long list of models with
+#: their metadata is well under a megabyte
+JSON_BODY_LIMIT = 8 * 1024 * 1024
 EMPTY_REPLY = "empty reply (possible context overflow)"
 
 _USERINFO = re.compile(r"//[^/@]*@")
@@ -149,20 +152,25 @@ class HTTPBackend(Backend):
         """``method`` ``path`` (with a JSON ``body``) and return the JSON answer. Raises
         typed errors for every failure."""
         try:
-            resp = await self.client.request(method, self.url(path), json=body,
-                                             headers=self.headers(), timeout=timeout)
+            async with self.client.stream(method, self.url(path), json=body,
+                                          headers=self.headers(), timeout=timeout) as resp:
+                raw = await _read_limited(resp, JSON_BODY_LIMIT + 1)
         except httpx.HTTPError as exc:
             raise transport_error(exc, backend=self.name, where=self.where) from exc
         if resp.status_code >= 400:
-            raise self._scrub(http_error(resp.status_code, resp.content, backend=self.name))
+            raise self._scrub(http_error(resp.status_code, raw[:ERROR_BODY_LIMIT],
+                                         backend=self.name))
+        if len(raw) > JSON_BODY_LIMIT:
+            raise ProtocolError(f"{method} {path} answered with more than "
+                                f"{JSON_BODY_LIMIT:,} bytes", backend=self.name)
         try:
-            data = json.loads(resp.content)
+            data = json.loads(raw)
         except ValueError:
             raise ProtocolError(
                 f"{method} {path} answered with something that is not JSON", backend=self.name
             ) from None
         if isinstance(data, dict) and data.get("error"):
-            raise self._scrub(http_error(resp.status_code, resp.content, backend=self.name))
+            raise self._scrub(http_error(resp.status_code, raw, backend=self.name))
         return data
 
     # ---- streaming ------------------------------------------------------------------------

@@ -248,3 +248,40 @@ def test_the_demo_ollama_is_a_reasoning_model() -> None:
         assert first["message"]["thinking"]
     finally:
         sims.stop()
+
+
+async def test_a_json_answer_is_read_only_up_to_its_bound() -> None:
+    """A server (or a proxy) answering /api/show with megabytes gets a clear error, and
+    is never read to the end: every read has a size bound."""
+    import asyncio
+
+    from hybrid_tui.backends import make_backend
+    from hybrid_tui.backends.transport import JSON_BODY_LIMIT
+    from hybrid_tui.config import BackendConfig
+    from hybrid_tui.errors import ProtocolError
+
+    body = b"[" + b"0," * (JSON_BODY_LIMIT // 2 + 10) + b"0]"
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
+        try:
+            writer.write(body)
+            await writer.drain()
+        except ConnectionError:
+            pass  # the client stopped reading, as it should
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with httpx.AsyncClient() as client:
+            backend = make_backend(BackendConfig("o", "ollama", f"http://127.0.0.1:{port}"),
+                                   client)
+            with pytest.raises(ProtocolError, match="answered with more than 8,388,608 bytes"):
+                await backend.request_json("POST", "/api/show", 5, {"model": "m"})
+            assert await backend.capabilities("m") is None  # so think is not sent
+    finally:
+        server.close()
+        await server.wait_closed()
