@@ -227,3 +227,29 @@ def options_from(data: Mapping[str, Any]) -> GenerationOptions:
         if value is not None:
             clean[key] = check_option(key, value)
     return GenerationOptions(**clean)
+
+
+def settings_from_dict(data: Any) -> ChatSettings | None:
+    """``ChatSettings`` back from its JSON form (a stored turn, an ``ask --json`` line);
+    lenient: a value that does not check is left unset, and anything but a mapping is
+    None."""
+    if not isinstance(data, Mapping):
+        return None
+    options = GenerationOptions()
+    given = data.get("options")
+    if isinstance(given, Mapping):
+        clean: dict[str, Any] = {}
+        for key in OPTION_KEYS:
+            if given.get(key) is not None:
+                try:
+                    clean[key] = check_option(key, given[key])
+                except OptionError:
+                    continue
+        options = GenerationOptions(**clean)
+    prompt = data.get("system_prompt")
+    think = data.get("think")
+    try:
+        think = check_think(think) if think is not None else None
+    except OptionError:
+        think = None
+    return ChatSettings(options, prompt if isinstance(prompt, str) else None, think)

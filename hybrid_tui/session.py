@@ -29,6 +29,7 @@ from hybrid_tui.events import (
     Token,
     Waiting,
 )
+from hybrid_tui.generation import settings_from_dict
 
 #: the shape of a stored turn record; records without a ``schema`` key are version 2
 RECORD_SCHEMA = 3
@@ -543,6 +544,8 @@ def _event(cls: type[Any], data: Any) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs = {k: tuple(v) if isinstance(v, list) and k in _TUPLE_FIELDS else v
               for k, v in data.items() if k in names}
+    if "settings" in kwargs:  # Decision/Done: the generation settings, typed again
+        kwargs["settings"] = settings_from_dict(kwargs["settings"])
     try:
         return cls(**kwargs)
     except TypeError:

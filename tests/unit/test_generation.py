@@ -20,6 +20,7 @@ from hybrid_tui.generation import (
     check_option,
     check_think,
     options_from,
+    settings_from_dict,
 )
 from hybrid_tui.health import BackendState
 from hybrid_tui.router.context_window import window_for
@@ -51,6 +52,21 @@ def test_the_values_in_force_read_as_rows():
                                ("think", "on")]
     assert ChatSettings(system_prompt="", think="low").describe()[-2:] == [
         ("system prompt", "none"), ("think", "low")]
+
+
+def test_settings_come_back_typed_from_json():
+    """A stored turn or an ask --json line gives its settings back as ChatSettings."""
+    from hybrid_tui.events import Decision, event_to_dict
+    from hybrid_tui.session import event_from_dict
+
+    settings = ChatSettings(GenerationOptions(temperature=0.2, stop=("###",), keep_alive="5m"),
+                            "Be terse.", "low")
+    decision = Decision("ollama", "m", "edit", "simple", "why", settings=settings)
+    back = event_from_dict(json.loads(json.dumps(event_to_dict(decision))))
+    assert isinstance(back, Decision) and back.settings == settings
+    assert settings_from_dict({"options": {"temperature": 9, "seed": 3}, "think": "max",
+                               "system_prompt": 5}) == ChatSettings(GenerationOptions(seed=3))
+    assert settings_from_dict(None) is None
 
 
 def test_request_options_carry_only_what_is_set():
