@@ -203,8 +203,10 @@ class AskRenderer:
         text = self.thinking_sanitizer.feed(text)
         if not text:
             return
-        if not self._thinking_open and not self._at_line_start and _shared_terminal(self.out):
-            sys.stderr.write("\n")
+        if not self._thinking_open:
+            self.flush()  # any reply text so far, before the thinking that follows it
+            if not self._at_line_start and _shared_terminal(self.out):
+                sys.stderr.write("\n")
         stream = console(stderr=True)
         stream.print(Text(text, style="dim"), end="")
         stream.file.flush()

@@ -154,7 +154,7 @@ class HTTPBackend(Backend):
         try:
             async with self.client.stream(method, self.url(path), json=body,
                                           headers=self.headers(), timeout=timeout) as resp:
-                raw = await _read_limited(resp, JSON_BODY_LIMIT + 1)
+                raw = await read_limited(resp, JSON_BODY_LIMIT + 1)
         except httpx.HTTPError as exc:
             raise transport_error(exc, backend=self.name, where=self.where) from exc
         if resp.status_code >= 400:
