@@ -45,8 +45,10 @@ def run(settings: Settings) -> Row:
     row = Row("askpipe", f"ask, whole process, {tokens:,} tokens, stdout a pipe, vs bare httpx")
     with SimProcess(reply_tokens=tokens) as sims, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.yaml"
+        # options: {} lifts the default reply cap (max_tokens 2048): the reply is longer
         config.write_text(f"backends:\n  lmstudio:\n    endpoint: {sims.lmstudio}\n"
-                          f"  ollama:\n    endpoint: {sims.ollama}\n"
+                          "    options: {}\n"
+                          f"  ollama:\n    endpoint: {sims.ollama}\n    options: {{}}\n"
                           "routing:\n  learning_enabled: false\n", encoding="utf-8")
         script = Path(tmp) / "bare.py"
         script.write_text(BARE, encoding="utf-8")
