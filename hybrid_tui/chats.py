@@ -6,11 +6,13 @@ through here, so a chat reads the same everywhere. Nothing here imports textual.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from hybrid_tui.generation import ChatSettings, settings_from_dict
 from hybrid_tui.session import RECORD_SCHEMA, Session, Turn, turn_from_record, turn_to_record
 from hybrid_tui.store import Store
 from hybrid_tui.ui.safe import sanitize
@@ -57,13 +59,12 @@ def load_chat(store: Store, session_id: int) -> Session:
 
 
 def _session_from(info: dict[str, Any]) -> Session:
-    settings = info.get("settings") or {}
-    pin = settings.get("pin")
-    system_prompt = settings.get("system_prompt")
+    stored = info.get("settings") or {}
+    pin = stored.get("pin")
     return Session(
         name=info["name"], id=info["id"], created=info["created"], updated=info["updated"],
         pin=pin if isinstance(pin, str) and pin else None,
-        system_prompt=system_prompt if isinstance(system_prompt, str) else None,
+        settings=settings_from_dict(stored.get("generation")) or ChatSettings(),
     )
 
 
@@ -98,7 +99,7 @@ def find_chat(store: Store, name: str) -> Session:
 
 def session_settings(session: Session) -> dict[str, Any]:
     """What the store keeps of a chat besides its turns."""
-    return {"pin": session.pin, "system_prompt": session.system_prompt}
+    return {"pin": session.pin, "generation": dataclasses.asdict(session.settings)}
 
 
 def save_turn_fields(turn: Turn) -> dict[str, Any]:

@@ -46,7 +46,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("toggle_thinking", "toggle_thinking", "ctrl+t", "", "Show or hide thinking",
            "show or hide the thinking of the last reply"),
     Action("chat_settings", "chat_settings", "f3", "", "Chat settings",
-           "this chat's system prompt"),
+           "this chat's system prompt, generation options and thinking"),
     Action("refresh_health", "refresh_health", "ctrl+r", "Refresh", "Refresh health",
            "check every backend now"),
     Action("toggle_log", "toggle_log", "ctrl+l", "Log", "Toggle routing log",

@@ -29,7 +29,7 @@ from hybrid_tui.events import (
     Token,
     Waiting,
 )
-from hybrid_tui.generation import settings_from_dict
+from hybrid_tui.generation import ChatSettings, settings_from_dict
 
 #: the shape of a stored turn record; records without a ``schema`` key are version 2
 RECORD_SCHEMA = 3
@@ -189,7 +189,8 @@ class Session:
     pin: str | None = None
     #: a backend or tier for the next prompt only
     next_force: str | None = None
-    system_prompt: str | None = None
+    #: the chat's own generation settings, over each backend's (None values keep those)
+    settings: ChatSettings = field(default_factory=ChatSettings)
     #: the turn being answered now (events fold into it)
     active: Turn | None = None
 

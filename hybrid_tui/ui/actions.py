@@ -16,6 +16,7 @@ from textual.content import Content
 from hybrid_tui import locations
 from hybrid_tui.chats import export_chat, list_chats, load_chat, new_chat
 from hybrid_tui.errors import HybridError
+from hybrid_tui.generation import ChatSettings
 from hybrid_tui.session import Reply, Session, Turn
 from hybrid_tui.ui.export import code_blocks, last_code_block, write_export
 from hybrid_tui.ui.guard import guarded
@@ -303,9 +304,10 @@ class SessionActions(_Base):
 
         self.push_screen(ChatSettingsScreen(self.session), self._settings_chosen)
 
-    def _settings_chosen(self, system_prompt: str | None) -> None:
-        if system_prompt is None:
+    def _settings_chosen(self, settings: ChatSettings | None) -> None:
+        if settings is None:
             return
-        self.session.system_prompt = system_prompt.strip() or None
+        self.session.settings = settings
         self.save_chat_settings()
-        self.notify("Chat settings saved; they apply from the next prompt.", markup=False)
+        rows = ", ".join(f"{k} {v}" for k, v in settings.describe())
+        self.notify(f"Chat settings saved; from the next prompt: {rows}", markup=False)

@@ -34,6 +34,7 @@ from hybrid_tui.attachments import (
 from hybrid_tui.chats import open_chat
 from hybrid_tui.config import Config
 from hybrid_tui.errors import HybridError
+from hybrid_tui.generation import ChatSettings
 from hybrid_tui.keymap import ACTIONS
 from hybrid_tui.session import Session, Turn
 from hybrid_tui.ui import gcpause, prefs
@@ -75,7 +76,7 @@ class Service(Protocol):
     async def aclose(self) -> None: ...
 
     def submit(self, prompt: str, context: Any = (), history: Any = (),
-               force: str | None = None) -> Any: ...
+               force: str | None = None, *, settings: ChatSettings | None = None) -> Any: ...
 
     def rate(self, positive: bool, reply_id: int | None = None) -> str: ...
 
@@ -582,25 +583,22 @@ class HybridApp(SessionActions, App[int]):
         (ctrl+end, or scrolling there) follows it again."""
         conversation = self.conversation
         if where == "page_up":
-            conversation.anchor(False)
+            conversation.release_anchor()
             conversation.scroll_page_up(animate=False)
         elif where == "page_down":
             conversation.scroll_page_down(animate=False)
         elif where == "home":
-            conversation.anchor(False)
+            conversation.release_anchor()
             conversation.scroll_home(animate=False)
         else:
-            conversation.scroll_end(animate=False)
             conversation.anchor()
         self.call_after_refresh(self.update_follow)
 
     def update_follow(self) -> None:
         """The "new text below" marker: shown while a reply streams out of sight."""
-        conversation = self.conversation
-        at_bottom = conversation.scroll_y >= conversation.max_scroll_y - 1
         streaming = self.runner.running is not None and \
             self.runner.running.session is self.session
-        self.below.display = streaming and not at_bottom
+        self.below.display = streaming and self.conversation.reading_back
 
     @guarded
     async def action_refresh_health(self) -> None:

@@ -151,14 +151,12 @@ class TurnRunner:
             await self._redraw(job)
             if app.service is None:
                 raise HybridError("the router service is not running")
-            history = session.history_before(turn)
-            if session.system_prompt:  # the chat's own, instead of the app's default
-                history = [{"role": "system", "content": session.system_prompt}, *history]
             stream: AsyncIterator[Event] = app.service.submit(
                 turn.prompt,
                 context=[a.as_context() for a in turn.attachments],
-                history=history,
+                history=session.history_before(turn),
                 force=job.other or turn.force,
+                settings=session.settings,
             )
             async with aclosing(stream):  # type: ignore[type-var]
                 async for event in stream:
@@ -352,9 +350,7 @@ class TurnRunner:
             default_route = f"failover {turn.failover.from_backend} → {turn.failover.to_backend}"
         detail = _detail(event) if event is not None else {}
         if name != "decision" and d is not None:
-            detail = {**detail, "decision": {"id": d.id, "backend": d.backend, "model": d.model,
-                                              "forced": d.forced, "reason": d.reason,
-                                              "signals": d.signals}}
+            detail = {**detail, "decision": {**_detail(d), "event": "decision"}}
         if turn.force_source is not None:
             detail["forced_by"] = turn.force_source
         entry = LogEntry(

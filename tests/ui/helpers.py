@@ -26,7 +26,8 @@ SIZE = (160, 50)
 #: what every timing figure shows in snapshots (measured values vary run to run)
 FIXED_FIGURES = {"ttft_ms": 120.0, "total_ms": 1520.0, "tokens_per_s": 85.3, "latency_ms": 12.0,
                  "cooldown_s": 12.0, "thinking_ttft_ms": 40.0, "server_tokens_per_s": 88.1,
-                 "server_prompt_ms": 35.0, "server_load_ms": 5100.0}
+                 "server_prompt_ms": 35.0, "server_load_ms": 5100.0,
+                 "thinking_ms": 2400.0}
 
 
 def frozen_clock() -> float:

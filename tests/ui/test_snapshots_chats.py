@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from hybrid_tui import locations
+from hybrid_tui.sim import Fault
 from tests.ui.helpers import FROZEN, SIZE, settle, wait_for
 from tests.ui.test_snapshots import FORMAT, PLAN, ask, make_app, ready
 
@@ -101,5 +102,33 @@ def test_prompt_bar_with_a_pinned_backend(snap_compare, sims):
         await ready(pilot)
         await pilot.press("ctrl+b", "ctrl+b", "f4")
         await ask(pilot, FORMAT)
+
+    assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=run)
+
+
+def test_thinking_while_it_streams(snap_compare, sims):
+    """A thinking model stalls mid-thought: the block open, dim, labelled with its tokens."""
+    sims[1].knobs.quirks.add("thinking")
+    sims[1].knobs.fault = Fault("stall", after_tokens=14)
+
+    async def run(pilot):
+        app = pilot.app
+        await ready(pilot)
+        view = await app.send(PLAN)
+        await wait_for(pilot, lambda: bool(view.turn.replies)
+                       and view.turn.current.thinking_chunks == 14, what="thinking")
+        await settle(pilot)
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=run)
+
+
+def test_thinking_folded_after_the_answer(snap_compare, sims):
+    """The answer came: the thinking folds to one line, the answer below it."""
+    sims[1].knobs.quirks.add("thinking")
+
+    async def run(pilot):
+        await ready(pilot)
+        await ask(pilot, PLAN)
 
     assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=run)

@@ -17,6 +17,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Collapsible, Static
 
+from hybrid_tui.generation import settings_from_dict
 from hybrid_tui.ui.explain import Explanation, Rows, explain
 from hybrid_tui.ui.safe import sanitize
 from hybrid_tui.ui.widgets.routing_log import LogEntry, describe
@@ -33,7 +34,7 @@ def decision_of(entry: LogEntry) -> dict[str, Any]:
     if entry.event == "decision":
         return {"id": detail.get("id"), "backend": entry.backend, "model": entry.model,
                 "forced": entry.forced, "reason": entry.reason,
-                "signals": detail.get("signals") or {}}
+                "signals": detail.get("signals") or {}, "settings": detail.get("settings")}
     decision = detail.get("decision")
     return decision if isinstance(decision, dict) else {}
 
@@ -111,6 +112,10 @@ class DecisionScreen(ModalScreen[None]):
                 if why.other:
                     yield from self._section("Other signals", rows_content(why.other),
                                              "detail-other")
+                settings = settings_from_dict(decision_of(entry).get("settings"))
+                if settings is not None:
+                    yield from self._section("Settings in force", rows_content(
+                        settings.describe()), "detail-settings")
                 if not (why.task or why.complexity or why.candidates):
                     yield Static(Content.styled("No routing signals for this event.",
                                                 "$text-muted"), classes="detail-section")

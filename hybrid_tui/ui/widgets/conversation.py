@@ -111,6 +111,8 @@ class Conversation(VerticalScroll):
 
     def __init__(self, *, id: str | None = None, figures: Figures = same_figures) -> None:
         super().__init__(id=id)
+        #: the reader scrolled up (keys or wheel) and has not come back to the bottom
+        self.reading_back = False
         self.session = Session()
         self._figures = figures
         self._views: dict[Turn, TurnView] = {}
@@ -119,6 +121,23 @@ class Conversation(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(WELCOME, id="welcome")
+
+    def release_anchor(self) -> None:
+        self.reading_back = True
+        super().release_anchor()
+
+    def anchor(self, anchor: bool = True) -> None:
+        if anchor:
+            self.reading_back = False
+        super().anchor(anchor)
+
+    def on_mouse_scroll_up(self) -> None:
+        self.reading_back = True
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self.reading_back and new >= self.max_scroll_y:
+            self.reading_back = False
 
     @property
     def turns(self) -> list[TurnView]:

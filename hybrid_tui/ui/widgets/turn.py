@@ -67,9 +67,10 @@ class ThinkingBlock(Static):
     """A reply's thinking: plain text (no Markdown), dim, one label line when collapsed.
     Expanded while the model thinks; collapsed when the answer starts; a click toggles it."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply, figures: Figures = same_figures) -> None:
         super().__init__("", classes="thinking", markup=False)
         self.reply = reply
+        self._figures = figures
         self.expanded = reply.status == "waiting" and not reply.parts
         self._started = time.monotonic()
         self._seconds: float | None = None
@@ -97,8 +98,9 @@ class ThinkingBlock(Static):
         reply = self.reply
         seconds = self._seconds
         done = reply.done
-        if done is not None and getattr(done, "thinking_ms", None) is not None:
-            seconds = done.thinking_ms / 1000
+        thinking_ms = self._figures("thinking_ms", done.thinking_ms) if done else None
+        if thinking_ms is not None:
+            seconds = thinking_ms / 1000
         parts = ["thinking"]
         if seconds is not None:
             parts.append(f"{seconds:.0f} s")
@@ -107,10 +109,10 @@ class ThinkingBlock(Static):
 
     def show(self) -> None:
         arrow = "▾" if self.expanded else "▸"
-        head = Content.styled(f"{arrow} {self.label()}", "italic $text-muted")
+        head = Content.styled(f"{arrow} {self.label()}", "italic dim $text-muted")
         if self.expanded:
             text = sanitize(self.reply.thinking)
-            self.update(Content.assemble(head, "\n", (text, "$text-muted")))
+            self.update(Content.assemble(head, "\n", (text, "dim $text-muted")))
         else:
             hint = "  (click or ctrl+t to show)" if self.reply.thinking_chunks else ""
             self.update(Content.assemble(head, (hint, "$text-muted")))
@@ -143,7 +145,7 @@ class ReplyView(Vertical):
         self._thinking: ThinkingBlock | None = None
         self._note = Static(note_content(reply), classes="reply-note", markup=False)
         if reply.thinking_chunks:
-            self._thinking = ThinkingBlock(reply)
+            self._thinking = ThinkingBlock(reply, figures)
         if reply.status in ("done", "cancelled", "failed"):
             # a reply from the store: drawn whole, once
             self._pending.append(self._display_text())
@@ -218,7 +220,7 @@ class ReplyView(Vertical):
     def thinking_arrived(self) -> None:
         """More thinking text is in the model: shown with the next frame."""
         if self._thinking is None:
-            self._thinking = ThinkingBlock(self.reply)
+            self._thinking = ThinkingBlock(self.reply, self._figures)
             self.mount(self._thinking, before=self._body)
         self.stop_waiting()
         if not self._thinking_due:
