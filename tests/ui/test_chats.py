@@ -212,3 +212,38 @@ async def test_ui_keys_rebind_an_action_everywhere(make_app, lmstudio_sim, ollam
         help_text = app.screen.query_one("Markdown").source
         assert "| F6 | start a new chat" in help_text
         assert "| ctrl+n |" not in help_text
+
+
+async def test_chat_settings_apply_to_this_chat_only(make_app, lmstudio_sim):
+    from textual.widgets import Input, Select, TextArea
+
+    from hybrid_tui.ui.screens.settings import ChatSettingsScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: card_status(app, "lmstudio") == "up")
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChatSettingsScreen))
+        screen = app.screen
+        screen.query_one("#settings-system", TextArea).load_text("Answer in haiku.")
+        screen.query_one("#option-temperature", Input).value = "9"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        problem = str(screen.query_one("#settings-problem").render())
+        assert isinstance(app.screen, ChatSettingsScreen) and "temperature" in problem
+        screen.query_one("#option-temperature", Input).value = "0.7"
+        screen.query_one("#option-stop", Input).value = "END, STOP"
+        screen.query_one("#settings-think", Select).value = "off"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ChatSettingsScreen))
+        assert app.session.settings.options.temperature == 0.7
+        await _ask(app, pilot, "format this code: x", force="lmstudio")
+        body = lmstudio_sim.requests[-1]
+        assert body["temperature"] == 0.7 and body["stop"] == ["END", "STOP"]
+        assert body["messages"][0] == {"role": "system", "content": "Answer in haiku."}
+        # a new chat starts from the backends' own settings
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: not app.session.turns)
+        await _ask(app, pilot, "format this code: y", force="lmstudio")
+        body = lmstudio_sim.requests[-1]
+        assert body["temperature"] != 0.7 and "haiku" not in str(body["messages"])
