@@ -87,3 +87,35 @@ def test_shipped_themes_are_valid_and_distinct():
     assert {"hybrid-dark", "hybrid-light", "hybrid-high-contrast"} <= set(themes.themes)
     assert themes.themes["hybrid-light"].dark is False
     assert themes.themes["hybrid-high-contrast"].background == "#000000"
+
+
+async def test_a_failing_save_is_kept_retried_and_shown(make_app, lmstudio_sim, monkeypatch):
+    from hybrid_tui.errors import StoreError
+    from hybrid_tui.ui import persist
+
+    monkeypatch.setattr(persist, "FIRST_BACKOFF", 0.05)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        store = app.store
+        real = store.save_turn
+        failing = {"on": True}
+
+        def save_turn(*args, **kwargs):
+            if failing["on"]:
+                raise StoreError("could not save the turn: disk full", transient=True)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(store, "save_turn", save_turn)
+        await app.send("format this code: kept", force="lmstudio")
+        await wait_for(pilot, lambda: app.idle)
+        await wait_for(pilot, lambda: app.writer.failed is not None, what="reported")
+        assert any("not saved yet" in n and "disk full" in n for n in app.notices)
+        assert "not saved yet" in str(app.hint.render())
+        assert app.writer.pending == 1  # kept, not dropped
+        failing["on"] = False
+        await wait_for(pilot, lambda: app.writer.failed is None and not app.writer.dirty,
+                       timeout=10, what="saved after all")
+        assert any("Saving works again" in n for n in app.notices)
+        rows = store.load_session(app.session.id)
+        assert [r["prompt"] for r in rows] == ["format this code: kept"]
+        assert rows[0]["status"] == "done"
