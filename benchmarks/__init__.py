@@ -9,4 +9,4 @@ root; it is not an installed package. Results and how to read them: ``BENCHMARKS
 
 #: every benchmark, in the order a full run takes them
 ROWS = ("stream", "tui", "ttft", "router", "startup", "askpipe", "resume", "memory",
-        "responsive", "tmux", "routing")
+        "responsive", "tmux", "routing", "judgment")
