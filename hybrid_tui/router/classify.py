@@ -1,5 +1,14 @@
 """Classify a prompt: its task type and how complex it is.
 
+Complexity comes mostly from the scope the prompt names: a system (a codebase, a monolith,
+several services, infrastructure, "across all 60 files", a 5,000-line script) makes it
+complex on its own; a module-sized thing (a class, a module, a 300-line function) makes it at
+least medium; hard problems (concurrency, distribution, security, migrations) weigh 2 each;
+a behaviour that is wrong (not just an error message), speed or edge cases add 1; long
+prompts, listed requirements, several questions and context files add more; words like
+"simple" or "one-liner" take some away. The tables were tuned on the labelled prompts in
+``tests/data/routing_prompts.yaml`` (``python -m benchmarks judgment``).
+
 Whole-word matching only ("informat" is not "format", "quicksort" is not "quick"), with the
 inflections people type ("formatted", "analyse", "refactoring"). The keyword tables are indexed
 into one dict at import; a call splits the prompt into words with one precompiled regex and
@@ -46,8 +55,10 @@ COMPLEX_AT = 3.0
 #: only this much of a prompt is scanned for keywords (its length still counts in full)
 SCAN_LIMIT = 20_000
 
-# Categories besides the task types: complexity words, simplicity words, multi-file phrases.
-_CX, _SIMPLE, _MULTI = "+complex", "-simple", "*multi"
+# Categories besides the task types: scope, hard-problem and depth words (complexity),
+# simplicity words, multi-file phrases, and neutral phrases that only shadow their words.
+_SCOPE, _MODULE, _HARD, _DEPTH = "+scope", "+module", "+hard", "+depth"
+_SIMPLE, _MULTI, _NEUTRAL = "-simple", "*multi", "=neutral"
 
 # (the forms of one word or phrase, separated by "|"; ((category, weight), ...)). Each form is
 # matched as whole words, case-insensitively; phrases are words separated by single spaces.
@@ -58,10 +69,10 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("skeleton|skeletons|starter", (("template", 3),)),
     ("stub|stubs|snippet|snippets", (("template", 2),)),
     ("example|examples", (("template", 1),)),
-    ("write|writes|writing|wrote", (("template", 1),)),
-    ("create|creates|creating", (("template", 1),)),
-    ("generate|generates|generating", (("template", 1),)),
-    ("implement|implements|implementing", (("template", 1),)),
+    ("write|writes|writing|wrote|implment|wirte", (("template", 1.5),)),
+    ("create|creates|creating", (("template", 1.5),)),
+    ("generate|generates|generating", (("template", 1.5),)),
+    ("implement|implements|implementing", (("template", 1.5),)),
     # format: layout only
     ("format|formats|formatted|formatting", (("format", 3),)),
     ("reformat|reformats|reformatted|reformatting", (("format", 3),)),
@@ -87,62 +98,148 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("boilerplate|getter|getters|setter|setters|crud", (("boilerplate", 3),)),
     ("dataclass|dataclasses|docstring|docstrings", (("boilerplate", 2),)),
     ("test|tests|unit test|unit tests", (("boilerplate", 2),)),
-    ("dockerfile|makefile|setup.py|pyproject.toml|gitignore", (("boilerplate", 2),)),
+    (
+        "dockerfile|makefile|setup.py|pyproject.toml|gitignore|.gitignore|docker-compose"
+        "|docker compose|github actions|workflow|ci config|requirements.txt|package.json",
+        (("boilerplate", 2),),
+    ),
     ("argparse|cli parser|config file|repetitive", (("boilerplate", 2),)),
     # analysis: understand and judge existing code
     ("analyze|analyzes|analyzed|analyzing", (("analysis", 3),)),
     ("analyse|analyses|analysed|analysing|analysis", (("analysis", 3),)),
-    ("explain|explains|explained|explaining|explanation", (("analysis", 2),)),
+    ("explain|explains|explained|explaining", (("analysis", 2),)),
     ("review|reviews|reviewed|reviewing", (("analysis", 2),)),
     ("evaluate|evaluates|evaluating|assess|assessing|audit|auditing", (("analysis", 2),)),
+    (
+        "assess whether|evaluate whether|query plan|explain the plan|execution plan",
+        (("analysis", 4),),
+    ),
+    ("vulnerable|vulnerability|vulnerabilities|idiomatic", (("analysis", 1),)),
+    (
+        "what does this|what do these|difference between these|difference between this",
+        (("analysis", 2),),
+    ),
     ("compare|compares|comparing|comparison", (("analysis", 2),)),
     ("investigate|investigating|inspect|inspecting", (("analysis", 2),)),
     ("understand|understanding|why|how does", (("analysis", 1),)),
-    ("big-o|big o|time complexity|space complexity", (("analysis", 2), (_CX, 0.5))),
+    ("big-o|big o|time complexity|space complexity", (("analysis", 2),)),
     # planning: decide what to build and how
     ("plan|plans|planned|planning", (("planning", 3),)),
+    (
+        "a plan|detailed plan|plan to|plan for|plan how|into tasks|steps to|the steps",
+        (("planning", 6),),
+    ),
+    ("how should we|how should i|how would you|what approach|which approach", (("planning", 2),)),
     ("roadmap|roadmaps|milestone|milestones", (("planning", 3),)),
     ("strategy|strategies|approach", (("planning", 2),)),
     ("migrate|migrating|migration|outline|proposal|propose", (("planning", 2),)),
-    ("design|designs|designed|designing", (("planning", 2), (_CX, 1))),
-    ("architect|architects|architected|architecting", (("planning", 2), (_CX, 1.5))),
-    ("architecture|architectures|architectural", (("planning", 1), (_CX, 1.5))),
+    ("design|designs|designed|designing", (("planning", 2),)),
+    ("architect|architects|architected|architecting", (("planning", 2),)),
+    ("architecture|architectures|architectural", (("planning", 1),)),
     ("step by step|step-by-step", (("planning", 1),)),
     # debugging: something is broken
     ("debug|debugs|debugged|debugging|bug|bugs", (("debugging", 3),)),
     ("traceback|stack trace|stacktrace|segfault|core dump", (("debugging", 3),)),
     ("crash|crashes|crashed|crashing", (("debugging", 3),)),
     ("doesn't work|does not work|won't work|isn't working|not working", (("debugging", 3),)),
-    ("debugger|exception|exceptions|error|errors", (("debugging", 2),)),
+    ("debugger|exception|exceptions|error|errors|err", (("debugging", 2),)),
+    (
+        "never ends|infinite loop|never returns|never finishes|exit code|502s|500s|503s|504s"
+        "|timeout|timeouts|timed out",
+        (("debugging", 2),),
+    ),
     ("fail|fails|failed|failing|failure|broken|breaks", (("debugging", 2),)),
     ("fix|fixes|fixing", (("debugging", 1), ("edit", 1))),
-    ("hangs|leak|leaks|leaking|deadlock|deadlocks", (("debugging", 2), (_CX, 0.5))),
-    ("race condition|race conditions", (("debugging", 2), (_CX, 1.5))),
+    ("hangs|leak|leaks|leaking|deadlock|deadlocks", (("debugging", 2),)),
+    ("race condition|race conditions", (("debugging", 2),)),
     # refactor: restructure without changing behaviour
     ("refactor|refactors|refactored|refactoring", (("refactor", 3),)),
     ("restructure|restructuring|reorganize|reorganise|reorganizing", (("refactor", 3),)),
     ("decouple|decoupling|modularize|modularise|dedupe|deduplicate", (("refactor", 3),)),
     ("clean up|cleanup|cleaning up|simplify|simplifies|simplifying", (("refactor", 2),)),
     ("extract|extracting|rewrite|rewrites|rewriting", (("refactor", 2),)),
-    ("dry", (("refactor", 1),)),
+    ("dry|pythonic|split|splitting|separate|separating", (("refactor", 1),)),
+    (
+        "more pythonic|more idiomatic|more readable|into services|into microservices"
+        "|into modules|into smaller|break up|break apart",
+        (("refactor", 2),),
+    ),
     (
         "optimize|optimizes|optimizing|optimise|optimises|optimising|optimization",
-        (("refactor", 2), (_CX, 0.5)),
+        (("refactor", 2),),
     ),
-    # complexity words
-    ("complex|complicated|intricate|sophisticated", ((_CX, 2),)),
-    ("distributed|concurrency|concurrent|concurrently", ((_CX, 1.5),)),
-    ("parallel|parallelism|multithreaded|multi-threaded|thread-safe|thread safe", ((_CX, 1.5),)),
-    ("scalable|scalability|scale|scaling|large-scale|large scale", ((_CX, 1.5),)),
-    ("high availability|high-availability|fault-tolerant|fault tolerant", ((_CX, 1.5),)),
-    ("microservice|microservices|event-driven|event driven|state machine", ((_CX, 1.5),)),
-    ("trade-off|trade-offs|tradeoff|tradeoffs", ((_CX, 1.5),)),
-    ("complexity|system|systems|performance|latency|throughput", ((_CX, 1),)),
-    ("security|secure|authentication|authorization", ((_CX, 1),)),
-    ("async|asynchronous|asyncio|production|end-to-end", ((_CX, 1),)),
-    ("algorithm|algorithms|protocol|protocols", ((_CX, 0.5),)),
+    # scope: what the prompt names as the thing to work on. A system (a codebase, a
+    # monolith, several services, infrastructure) makes it complex on its own; a module-sized
+    # thing (a class, a module, a component) makes it at least medium.
+    (
+        "codebase|code base|monorepo|monolith|monoliths|microservice|microservices|monolithic"
+        "|infrastructure|cluster|clusters|datacenter|data center|multi-tenant|multi tenant"
+        "|end-to-end|end to end|large legacy|legacy system|legacy codebase|whole system"
+        "|entire system|whole app|entire app|whole application|entire application|whole backend"
+        "|every service|all services|all our services|all the services|our services"
+        "|multiple services|several services|many services|separate services|the services"
+        "|across services|between services"
+        "|every package|all packages|every module|all modules|every repository|all repositories"
+        "|across the project|in the project|across the repository|across the codebase"
+        "|availability zone|availability zones|regions|region|replicas|nodes",
+        ((_SCOPE, 3),),
+    ),
+    (
+        "class|classes|module|modules|component|components|package|packages|hierarchy"
+        "|functions|methods|schema|library|framework|api|endpoint|endpoints|service|services"
+        "|pipeline|subsystem|layer|layers|suite",
+        ((_MODULE, 1),),
+    ),
+    # hard problems: concurrency, distribution, security, failure under load
+    (
+        "complex|complicated|intricate|sophisticated|distributed|concurrency|concurrent"
+        "|concurrently|parallelism|multithreaded|multi-threaded|thread-safe|thread safe"
+        "|threads|lock-free|race condition|race conditions|deadlock|deadlocks|deadlocked"
+        "|consensus|replication|partition|partitions|sharding|leader election|raft|paxos"
+        "|scalable|scalability|large-scale|large scale|horizontal scaling|high availability"
+        "|high-availability|fault-tolerant|fault tolerant|failover|zero downtime"
+        "|zero-downtime|eventual consistency|consistency|exactly-once|idempotent"
+        "|security|secure|vulnerability|vulnerabilities|vulnerable|exploit|authentication"
+        "|authorization|oauth|csrf|xss|encryption|encrypted|privilege|privileges|sandbox"
+        "|untrusted|safely|memory leak|memory leaks|leak|leaks|leaking|data corruption"
+        "|corruption|corrupted|under load|peak traffic|in production|offline sync|real-time"
+        "|realtime|event-driven|event driven|state machine|trade-off|trade-offs|tradeoff"
+        "|tradeoffs|migration|migrate|migrating|rewrite|kubernetes|kafka",
+        ((_HARD, 2),),
+    ),
+    ("architecture|architectures|architectural|architect|system|systems", ((_HARD, 1),)),
+    (
+        "production|latency|throughput|async|asynchronous|asyncio|protocol|protocols",
+        ((_HARD, 0.5),),
+    ),
+    # more than a glance: a behaviour that is wrong (not just an error message to look up)
+    (
+        "wrong|incorrect|unexpected|unexpectedly|sometimes|intermittent|intermittently"
+        "|randomly|flaky|only when|but only|fails when|fails on|fails only|passes|works locally"
+        "|after i upgraded|after upgrading|after the upgrade|since the upgrade|segfault"
+        "|stale|exits|exits immediately|fall behind|falls behind|corruption|recursion depth"
+        "|timezone|reloads",
+        (("debugging", 2), (_DEPTH, 1)),
+    ),
+    ("crashes|crash|crashed|hangs|hang|duplicates", ((_DEPTH, 1),)),
+    # ... and speed, edge cases, complexity
+    (
+        "slow|too slow|slower|performance|bottleneck|bottlenecks|edge case|edge cases"
+        "|optimize|optimise|optimizes|optimizing|optimization|complexity",
+        ((_DEPTH, 1),),
+    ),
+    ("algorithm|algorithms", ((_DEPTH, 0.5),)),
+    # words that look like the above but are not about scope
+    (
+        "complex number|complex numbers|complexity of|error message|error handling"
+        "|exception handling|service worker|simple list|do wrong|did wrong|doing wrong",
+        ((_NEUTRAL, 0),),
+    ),
     # simplicity words
-    ("simple|quick|quickly|just|small|tiny|minor|short|brief", ((_SIMPLE, 1),)),
+    (
+        "simple|quick|quickly|small|tiny|minor|short|brief|a bit|single line|this line",
+        ((_SIMPLE, 1),),
+    ),
     ("one-liner|one-liners|one liner|trivial|basic|easy", ((_SIMPLE, 1.5),)),
     # several files at once
     (
@@ -154,37 +251,119 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "multi-file|multifile|multiple files|several files|many files|all files|every file",
         ((_MULTI, 2),),
     ),
-    ("codebase|code base|monorepo", ((_MULTI, 2),)),
     (
         "whole project|entire project|whole repo|entire repo|whole repository|entire repository"
         "|entire codebase|whole codebase",
-        ((_MULTI, 2),),
+        ((_MULTI, 2), (_SCOPE, 3)),
     ),
 )
 
 
 def _index(
     table: tuple[tuple[str, tuple[tuple[str, float], ...]], ...],
-) -> tuple[dict[str, tuple[tuple[str, float], ...]], dict[str, int]]:
-    """Every form -> its weights, and the first word of every phrase -> its longest length."""
+) -> tuple[dict[str, tuple[tuple[str, float], ...]], dict[tuple[str, str], int]]:
+    """Every form -> its weights, and the first two words of every phrase -> the longest
+    phrase they start (so most words are looked up once, without building a phrase)."""
     forms: dict[str, tuple[tuple[str, float], ...]] = {}
-    phrase_len: dict[str, int] = {}
+    starts: dict[tuple[str, str], int] = {}
     for spelled, weights in table:
         for form in spelled.split("|"):
             form = form.strip().lower()
             forms[form] = forms.get(form, ()) + weights
             words = form.split(" ")
             if len(words) > 1:
-                phrase_len[words[0]] = max(phrase_len.get(words[0], 1), len(words))
-    return forms, phrase_len
+                key = (words[0], words[1])
+                starts[key] = max(starts.get(key, 2), len(words))
+    return forms, starts
 
 
-_FORMS, _PHRASE_LEN = _index(_KEYWORDS)
+_FORMS, _PHRASE_START = _index(_KEYWORDS)
+_PHRASE_FIRST = frozenset(first for first, _ in _PHRASE_START)
+_ERROR_SUFFIXES = ("error", "exception")
 #: a word: letters/digits/underscore, with inner ' - . kept ("doesn't", "multi-file", "setup.py")
-_WORD = re.compile(r"\w+(?:['\-.]\w+)*")
+_WORD = re.compile(r"\d+(?:,\d{3})+(?:-\w+)?|\w+(?:['\-.]\w+)*")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+\S", re.MULTILINE)
 _PRIORITY_RANK = {name: i for i, name in enumerate(PRIORITY)}
 _STRONG_BASELINE = {"analysis": 0.5, "planning": 0.5, "debugging": 0.5, "refactor": 0.5}
+#: things that, counted from :data:`SYSTEM_COUNT` up ("three services", "60 files",
+#: "hundreds of microservices"), name a system
+_BIG_THINGS = frozenset({
+    "files", "services", "microservices", "packages", "repos", "repositories", "modules",
+    "nodes", "regions", "servers", "machines", "jobs", "workers", "apps", "applications",
+    "teams", "databases", "clusters", "instances", "replicas", "devices", "tables",
+})  # fmt: skip
+_NUMBER_WORDS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "dozen": 12,
+    "dozens": 24,
+    "hundreds": 200,
+    "thousands": 2000,
+}
+#: a count of big things from this many up names a system
+SYSTEM_COUNT = 3
+#: lines of code named ("a 300-line function", "5,000-line script", "400k lines"): from
+#: this many a module, from the next a system
+MODULE_LINES, SYSTEM_LINES = 100, 2000
+#: only this many words of a prompt are searched for named sizes, and this many characters
+#: for inline lists: the request is stated in its prose, which comes before (or instead of)
+#: pasted code
+SIZE_SCAN_WORDS, SIZE_SCAN_LIMIT = 400, 2_000
+_SENTENCE_END = re.compile(r"[.;:!?\n]")
+
+
+def _inline_list(text: str) -> bool:
+    """Three or more things listed in one sentence ("timeouts, health checks, eviction, ...")."""
+    head = text[:SIZE_SCAN_LIMIT]
+    if head.count(", ") < 3:
+        return False
+    return any(s.count(", ") >= 3 for s in _SENTENCE_END.split(head))
+
+
+def _number(word: str) -> int | None:
+    """``word`` as a count: "60", "5,000", "400k", "three", "hundreds"; else None."""
+    if word[0].isdigit():
+        digits = word.replace(",", "")
+        scale = 1000 if digits.endswith("k") else 1
+        digits = digits.removesuffix("k")
+        return int(digits) * scale if digits.isdigit() else None
+    return _NUMBER_WORDS.get(word)
+
+
+def _named_sizes(words: list[str]) -> tuple[bool, float]:
+    """(a system-sized scope is named, module-sized things named) from the counts and sizes
+    the prompt's (lower-cased) words state: a count with the thing counted right after it
+    or one word later ("three storage nodes", "hundreds of microservices")."""
+    system, module = False, 0.0
+    head = words[:SIZE_SCAN_WORDS]
+    for i, word in enumerate(head):
+        if not (word[0].isdigit() or word in _NUMBER_WORDS):
+            continue
+        count_word, _, unit = word.partition("-")  # "300-line"
+        count = _number(count_word)
+        if count is None:
+            continue
+        units = [unit] if unit else head[i + 1 : i + 3]
+        if any(u in ("tb", "pb") for u in units[:1]):
+            system = True
+        elif any(u in ("line", "lines") for u in units[:1]):
+            if count >= SYSTEM_LINES:
+                system = True
+            elif count >= MODULE_LINES:
+                module = 1.0
+        elif count >= SYSTEM_COUNT and any(u in _BIG_THINGS for u in units):
+            system = True
+    return system, module
+
+
+_NAMED_ERROR = (("debugging", 3.0),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +377,7 @@ class Classification:
     #: task type -> summed keyword weight
     type_scores: dict[str, float] = field(default_factory=dict)
     complexity_score: float = 0.0
-    #: what made up the complexity score, e.g. {"complexity words": 3.5, "context files": 1}
+    #: what made up the complexity score, e.g. {"system scope": 3, "context files": 1}
     contributions: dict[str, float] = field(default_factory=dict)
     multi_file: bool = False
     complexity_words: tuple[str, ...] = ()
@@ -227,29 +406,42 @@ class Classification:
         }
 
 
-def _keywords(text: str) -> list[tuple[str, tuple[tuple[str, float], ...]]]:
-    """The keyword forms in ``text``, longest phrase first at each word, in order."""
-    words = _WORD.findall(text.lower().replace("\u2019", "'"))
+def _words(text: str) -> list[str]:
+    """The lower-cased words of ``text`` ("5,000" is one word)."""
+    return _WORD.findall(text.lower().replace("\u2019", "'"))
+
+
+def _keywords(words: list[str]) -> list[tuple[str, tuple[tuple[str, float], ...]]]:
+    """The keyword forms among ``words``, longest phrase first at each word, in order."""
     found = []
     i, n = 0, len(words)
     while i < n:
         word = words[i]
-        longest = _PHRASE_LEN.get(word, 1)
-        step = 1
-        for size in range(min(longest, n - i), 1, -1):
-            phrase = " ".join(words[i : i + size])
-            if phrase in _FORMS:
-                found.append((phrase, _FORMS[phrase]))
-                step = size
-                break
-        else:
-            weights = _FORMS.get(word)
-            if weights is not None:
-                found.append((word, weights))
-            elif "-" in word:
-                # "well-formatted": the parts count when the compound itself is not a keyword
-                found.extend((part, _FORMS[part]) for part in word.split("-") if part in _FORMS)
-        i += step
+        if word in _PHRASE_FIRST and i + 1 < n:
+            longest = _PHRASE_START.get((word, words[i + 1]), 0)
+            size = min(longest, n - i)
+            while size > 1:
+                phrase = " ".join(words[i : i + size])
+                if phrase in _FORMS:
+                    found.append((phrase, _FORMS[phrase]))
+                    break
+                size -= 1
+            if size > 1:
+                i += size
+                continue
+        weights = _FORMS.get(word)
+        if weights is not None:
+            found.append((word, weights))
+        elif "-" in word:
+            # "well-formatted": the parts count when the compound itself is not a keyword
+            found.extend((part, _FORMS[part]) for part in word.split("-") if part in _FORMS)
+        i += 1
+    # "NameError", "KeyError", "NullPointerException": a named error
+    found.extend(
+        (w, _NAMED_ERROR)
+        for w in words
+        if w.endswith(_ERROR_SUFFIXES) and len(w) > 6 and w not in _FORMS
+    )
     return found
 
 
@@ -262,30 +454,38 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     """
     scores: dict[str, float] = {}
     matches: dict[str, list[str]] = {}
+    totals = dict.fromkeys((_SCOPE, _MODULE, _HARD, _DEPTH, _SIMPLE, _MULTI), 0.0)
     cx_words: list[str] = []
     simple_words: list[str] = []
-    cx_total = simple_total = multi_total = 0.0
-    for word, weights in _keywords(prompt[:SCAN_LIMIT]):
+    text = prompt[:SCAN_LIMIT]
+    words = _words(text)
+    for word, weights in _keywords(words):
         for category, weight in weights:
-            if category == _CX:
-                cx_total += weight
-                cx_words.append(word)
-            elif category == _SIMPLE:
-                simple_total += weight
-                simple_words.append(word)
-            elif category == _MULTI:
-                multi_total += weight
-            else:
+            if category in totals:
+                totals[category] += weight
+                if category != _MULTI:
+                    (simple_words if category == _SIMPLE else cx_words).append(word)
+            elif category != _NEUTRAL:
                 scores[category] = scores.get(category, 0.0) + weight
                 matches.setdefault(category, []).append(word)
 
     task_type = min(scores, key=lambda t: (-scores[t], _PRIORITY_RANK[t])) if scores else "general"
 
     contributions: dict[str, float] = {}
-    words = prompt.count(" ") + prompt.count("\n") + 1
-    if words >= 120:
+    scope, sized = _named_sizes(words)
+    if totals[_SCOPE] or scope:
+        contributions["system scope"] = 3.0
+    module = totals[_MODULE] + sized
+    if module:
+        contributions["module scope"] = min(module, 2.0)
+    if totals[_HARD]:
+        contributions["hard problem"] = min(totals[_HARD], 4.0)
+    if totals[_DEPTH]:
+        contributions["needs thought"] = min(totals[_DEPTH], 1.0)
+    length = prompt.count(" ") + prompt.count("\n") + 1
+    if length >= 300:
         contributions["prompt length"] = 2.0
-    elif words >= 50:
+    elif length >= 120:
         contributions["prompt length"] = 1.0
     n_files = len(context)
     context_chars = sum(len(text) for _, text in context)
@@ -297,20 +497,18 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
         contributions["context size"] = 2.0
     elif context_chars >= 8_000:
         contributions["context size"] = 1.0
-    multi_file = n_files >= 3 or multi_total > 0
-    if multi_total:
+    multi_file = n_files >= 3 or totals[_MULTI] > 0
+    if totals[_MULTI]:
         contributions["multi-file words"] = 2.0
-    if cx_total:
-        contributions["complexity words"] = min(cx_total, 4.0)
-    if simple_total:
-        contributions["simplicity words"] = -min(simple_total, 2.5)
+    if totals[_SIMPLE]:
+        contributions["simplicity words"] = -min(totals[_SIMPLE], 2.0)
     questions = prompt.count("?", 0, SCAN_LIMIT)
     if questions >= 2:
         contributions["several questions"] = 1.0
     items = len(_LIST_ITEM.findall(prompt, 0, SCAN_LIMIT))
     if items >= 6:
         contributions["listed requirements"] = 2.0
-    elif items >= 3:
+    elif items >= 3 or _inline_list(text):
         contributions["listed requirements"] = 1.0
     if task_type in _STRONG_BASELINE:
         contributions[f"{task_type} task"] = _STRONG_BASELINE[task_type]

@@ -50,7 +50,7 @@ async def test_a_decision_carries_every_signal(router) -> None:
     signals = decision.signals
     assert signals["task_type"] == "analysis" and signals["words"] == ["analyze"]
     assert signals["complexity"] == "complex" and signals["complexity_score"] >= 3
-    assert signals["contributions"]["complexity words"] > 0
+    assert signals["contributions"]["hard problem"] > 0
     assert signals["availability"] == {"lmstudio": "up", "ollama": "up"}
     assert signals["loaded"]["ollama"] == {"model": "codellama:34b", "loaded": True}
     assert signals["loaded"]["lmstudio"]["loaded"] is True

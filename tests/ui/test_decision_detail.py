@@ -41,7 +41,7 @@ async def test_a_decision_row_explains_itself_in_sections(make_app):
         task = _text(screen, "#detail-task")
         assert screen.entry.task_type in task and "set by" in task and "“" in task
         complexity = _text(screen, "#detail-complexity")
-        assert "complex" in complexity and "complexity words" in complexity
+        assert "complex" in complexity and "hard problem" in complexity
         table = screen.query_one("#detail-candidates", Static).content
         columns = [c.header for c in table.columns]
         assert columns[:3] == ["Backend", "Availability", "Model"]

@@ -108,8 +108,13 @@ def test_phrase_beats_its_first_word() -> None:
         ("just a quick one-liner to reverse a string", "simple"),
         ("analyze this complex system architecture", "complex"),
         ("design a scalable distributed system", "complex"),
-        ("explain the codebase", "medium"),
+        ("explain the codebase", "complex"),
         ("this stack trace comes from a race condition", "medium"),
+        ("rename the variable tmp to count", "simple"),
+        ("restructure this class so parsing and I/O are separate", "medium"),
+        ("the total is wrong for orders with discounts, debug it", "medium"),
+        ("why do I get NameError: name 'pd' is not defined", "simple"),
+        ("add two complex numbers given as tuples", "simple"),
     ],
 )
 def test_complexity(prompt: str, complexity: str) -> None:
@@ -121,10 +126,64 @@ def test_quicksort_is_not_quick() -> None:
     assert classify("write a quick sort").simplicity_words == ("quick",)
 
 
-def test_complexity_words_are_capped_and_listed() -> None:
+def test_hard_problem_words_are_capped_and_listed() -> None:
     result = classify("a complex complicated distributed concurrent scalable system")
-    assert result.contributions["complexity words"] == 4.0
+    assert result.contributions["hard problem"] == 4.0
     assert result.complexity_words[:2] == ("complex", "complicated")
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Write a detailed plan to refactor a large legacy Java monolith into services",
+        "refactor the whole codebase to use dependency injection",
+        "Rename the Customer model to Account across all 60 files of the backend",
+        "Modularize this 5,000-line legacy script into a package",
+        "add tracing to our three services",
+        "outline a migration of a 2 TB database",
+        "format every module of the monorepo",
+    ],
+)
+def test_a_named_system_scope_is_complex(prompt: str) -> None:
+    result = classify(prompt)
+    assert result.complexity == "complex"
+    assert result.contributions["system scope"] == 3.0
+
+
+def test_the_issue_example_goes_to_the_strong_tier_as_a_complex_plan() -> None:
+    prompt = "Write a detailed plan to refactor a large legacy Java monolith into services"
+    result = classify(prompt)
+    assert (result.task_type, result.complexity) == ("planning", "complex")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "module"),
+    [
+        ("Refactor this 200-line function into smaller functions", 2.0),
+        ("tidy this class", 1.0),
+        ("tidy this 50-line function", 0.0),
+        ("two services", 1.0),  # fewer than three big things: one module-sized word
+    ],
+)
+def test_module_scope_from_words_and_named_sizes(prompt: str, module: float) -> None:
+    assert classify(prompt).contributions.get("module scope", 0.0) == module
+    assert "system scope" not in classify(prompt).contributions
+
+
+@pytest.mark.parametrize(
+    ("prompt", "task_type"),
+    [
+        ("why do I get NameError: name 'pd' is not defined", "debugging"),
+        ("KeyError: 'id' in handle()", "debugging"),
+        ("my test passes alone but fails when I run the suite", "debugging"),
+        ("Write a detailed plan to refactor the parser", "planning"),
+        ("Is this query going to use the index? Explain the plan.", "analysis"),
+        ("docker-compose file with postgres and redis", "boilerplate"),
+        ("make this more pythonic", "refactor"),
+    ],
+)
+def test_task_type_from_phrases_and_named_errors(prompt: str, task_type: str) -> None:
+    assert classify(prompt).task_type == task_type
 
 
 def test_simplicity_words_lower_the_score() -> None:
@@ -157,7 +216,9 @@ def test_context_size_counts() -> None:
 
 def test_long_prompts_and_several_questions_and_lists() -> None:
     long = classify(" ".join(["word"] * 130))
-    assert long.contributions["prompt length"] == 2.0
+    assert long.contributions["prompt length"] == 1.0
+    longer = classify(" ".join(["word"] * 310))
+    assert longer.contributions["prompt length"] == 2.0
     questions = classify("what is this? and why? and how?")
     assert questions.contributions["several questions"] == 1.0
     listed = classify("build it:\n- a parser\n- a lexer\n- an emitter\n")
