@@ -1,13 +1,21 @@
 """routing: how good the router's choices are, against an oracle that knows the truth.
 
-``python -m benchmarks routing [--json]``. Three simulated backends with known per-task-type
-success probabilities, speeds and queueing (:data:`BACKENDS`, :data:`SUCCESS`), 1,000 prompts
-of mixed task types and complexities drawn from a fixed seed (one more seed per extra run),
-and four routers that see the same prompts and the same dice:
+``python -m benchmarks routing [--json]``. Two simulated worlds, each with backends of known
+per-task-type success probabilities, speeds and queueing (:class:`World`, :data:`SUCCESS`):
+
+- ``two backends`` (the seed's world): ``lmstudio`` (fast tier) and ``ollama`` (strong tier),
+  the default config's two;
+- ``three backends``: ``lmstudio`` plus two Ollama hosts, ``ollama-a`` and ``ollama-b`` (the
+  second starts with its model unloaded), to show queue- and load-aware routing.
+
+In each world 1,000 prompts of mixed task types and complexities are drawn from a fixed seed
+(one more seed per extra run), and these routers see the same prompts and the same dice:
 
 - ``random``: a backend uniformly at random among those available;
-- ``static``: the seed's fixed matrix, :func:`hybrid_tui.router.decide.decide` without
-  learning (config ``task_types``, tier rules, config order);
+- ``static``: the seed's decision matrix (:mod:`benchmarks.seed`: its fast and complex
+  task-type lists, complex -> Ollama, the rest by a history lookup that never finds a record,
+  so Ollama), given the prompt's true task type and complexity; in the three-backend world
+  the seed's one Ollama endpoint is the first Ollama host;
 - ``ours``: :func:`hybrid_tui.router.policy.choose` with the real
   :class:`~hybrid_tui.router.bandit.Bandit` (Thompson sampling) and
   :class:`~hybrid_tui.router.predict.SpeedModel`, fed only what the app would see;
@@ -18,8 +26,8 @@ How outcomes are simulated (in-process, on a simulated clock; no HTTP, so 1,000 
 well under a second): prompts arrive with exponential gaps (mean :data:`MEAN_GAP_S`); each
 backend serves ``slots`` requests at once in FIFO order; a reply takes the backend's first
 token time plus its length (drawn around the task type's mean) over its tok/s, plus a cold
-load when its model is not in memory (``ollama-b`` starts unloaded; an idle model is unloaded
-after :data:`KEEP_ALIVE_S`, as Ollama does). A reply is good with the backend's probability for
+load when its model is not in memory (an idle Ollama model is unloaded after
+:data:`KEEP_ALIVE_S`, as Ollama does). A reply is good with the backend's probability for
 the task type and complexity (one uniform draw per prompt, shared by every router, so they
 face the same luck). ``ours`` learns from each outcome as the app does (bandit verdict, TTFT,
 tok/s, Ollama's ``load_duration``) and sees the queues and loaded state the health monitor
@@ -43,10 +51,11 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from benchmarks import seed
 from benchmarks.common import Figure, Row, Settings, Target
-from hybrid_tui.router.bandit import Bandit
+from hybrid_tui.router.bandit import Bandit, PassRate
 from hybrid_tui.router.classify import Classification
-from hybrid_tui.router.decide import Candidate, decide
+from hybrid_tui.router.decide import Candidate
 from hybrid_tui.router.policy import Settings as Policy
 from hybrid_tui.router.policy import choose, time_cost
 from hybrid_tui.router.predict import SpeedModel
@@ -65,7 +74,8 @@ POLICY = Policy(max_slowdown=4.0, slowdown_cost=0.1)
 
 @dataclass(frozen=True, slots=True)
 class SimBackend:
-    """A backend's truth: tier, config task types, speed, parallel slots, cold-load time."""
+    """A backend's truth: tier, config task types, speed, parallel slots, cold-load time,
+    and its model's HumanEval result (what ``hybrid-tui benchmark`` stored for it)."""
 
     name: str
     tier: str
@@ -76,16 +86,46 @@ class SimBackend:
     load_s: float
     loaded: bool
     reports_load: bool  # Ollama says its load_duration; LM Studio does not
+    model: str = "model"
+    humaneval: PassRate | None = None
 
 
-BACKENDS = (
-    SimBackend("lmstudio", "fast", ("template", "edit", "format", "boilerplate"),
-               0.3, 90.0, 2, 6.0, True, False),
-    SimBackend("ollama-a", "strong", ("analysis", "planning", "complex", "multi-file"),
-               0.9, 28.0, 1, 20.0, True, True),
-    SimBackend("ollama-b", "strong", ("analysis", "planning", "complex", "multi-file"),
-               1.0, 24.0, 1, 25.0, False, True),
-)
+#: the HumanEval shares the project's simulated models are built to pass (README: about 45 %
+#: for the small "LM Studio" model, 80 % for the big "Ollama" one), over the 164 problems
+SMALL_MODEL_PASSES = PassRate(74, 164)
+BIG_MODEL_PASSES = PassRate(131, 164)
+
+_FAST_TYPES = ("template", "edit", "format", "boilerplate")
+_STRONG_TYPES = ("analysis", "planning", "complex", "multi-file")
+LMSTUDIO = SimBackend("lmstudio", "fast", _FAST_TYPES, 0.3, 90.0, 2, 6.0, True, False,
+                      "qwen2.5-coder-7b", SMALL_MODEL_PASSES)
+
+
+@dataclass(frozen=True, slots=True)
+class World:
+    """A scenario: its backends in config order, and which one the seed calls Ollama."""
+
+    name: str
+    backends: tuple[SimBackend, ...]
+    seed_ollama: str
+
+
+WORLDS = (
+    World("two backends", (
+        LMSTUDIO,
+        SimBackend("ollama", "strong", _STRONG_TYPES, 0.9, 28.0, 1, 20.0, True, True,
+                   "codellama:34b", BIG_MODEL_PASSES),
+    ), "ollama"),
+    World("three backends", (
+        LMSTUDIO,
+        SimBackend("ollama-a", "strong", _STRONG_TYPES, 0.9, 28.0, 1, 20.0, True, True,
+                   "codellama:34b", BIG_MODEL_PASSES),
+        SimBackend("ollama-b", "strong", _STRONG_TYPES, 1.0, 24.0, 1, 25.0, False, True,
+                   "codellama:34b", BIG_MODEL_PASSES),
+    ), "ollama-a"),
+)  # fmt: skip
+#: the world whose figures carry the issue's targets first in the table
+BACKENDS = WORLDS[1].backends
 #: task type -> (share of prompts, mean reply tokens)
 TASKS = {
     "format": (0.20, 150),
@@ -142,6 +182,7 @@ class Server:
     spec: SimBackend
     free_at: list[float] = field(default_factory=list)  # when each slot frees up
     ends: list[float] = field(default_factory=list)  # ends of accepted requests
+    starts: list[float] = field(default_factory=list)  # their starts (same order)
     loaded_at: float | None = None  # when the model is (or will be) in memory
     last_end: float = 0.0
 
@@ -154,7 +195,13 @@ class Server:
         if (self.loaded_at is not None and self.loaded_at <= now and self.spec.reports_load
                 and self.last_end + KEEP_ALIVE_S < now and all(e <= now for e in self.ends)):
             self.loaded_at = None
-        self.ends = [e for e in self.ends if e > now]
+        kept = [(s, e) for s, e in zip(self.starts, self.ends, strict=True) if e > now]
+        self.starts, self.ends = [s for s, _ in kept], [e for _, e in kept]
+
+    def busy_for(self, now: float) -> tuple[float, ...]:
+        """How long each request in service now has run (what the app's limiter knows)."""
+        return tuple(now - s for s, e in zip(self.starts, self.ends, strict=True)
+                     if s <= now < e)
 
     def loaded(self, now: float) -> bool:
         return self.loaded_at is not None and self.loaded_at <= now
@@ -188,6 +235,7 @@ class Server:
         i = self.free_at.index(min(self.free_at))
         self.free_at[i] = end
         self.ends.append(end)
+        self.starts.append(start)
         self.last_end = max(self.last_end, end)
         return end, cold, load
 
@@ -226,19 +274,29 @@ def values(servers: dict[str, Server], prompt: Prompt) -> dict[str, float]:
 
 
 def candidates(servers: dict[str, Server], now: float) -> list[Candidate]:
-    """The backends as the router sees them: all up, loaded state, our own queues."""
+    """The backends as the router sees them: all up, loaded state, our own queues and how
+    long the requests in service have run."""
     return [
-        Candidate(s.spec.name, s.spec.tier, s.spec.task_types, "up", "model",
-                  loaded=s.loaded(now), queue=len(s.ends), slots=s.spec.slots)
+        Candidate(s.spec.name, s.spec.tier, s.spec.task_types, "up", s.spec.model,
+                  loaded=s.loaded(now), queue=len(s.ends), slots=s.spec.slots,
+                  busy_s=s.busy_for(now))
         for s in servers.values()
     ]
 
 
-def simulate(name: str, prompts: list[Prompt], seed: int) -> Run:
-    """Route every prompt with router ``name`` and account the regret."""
-    rng = random.Random(seed)
-    servers = {b.name: Server(b) for b in BACKENDS}
+def static_pick(world: World, cls: Classification) -> str:
+    """The seed's matrix: its Ollama is the world's first Ollama host."""
+    pick = seed.decide(cls.task_type, cls.complexity)
+    return world.seed_ollama if pick == seed.STRONG else pick
+
+
+def simulate(name: str, prompts: list[Prompt], dice: int, world: World = WORLDS[1]) -> Run:
+    """Route every prompt with router ``name`` in ``world`` and account the regret."""
+    rng = random.Random(dice)
+    servers = {b.name: Server(b) for b in world.backends}
     bandit, speeds = Bandit(), SpeedModel()
+    bandit.load_pass_rates({(b.name, b.model): b.humaneval for b in world.backends
+                            if b.humaneval is not None})
     run = Run(name)
     seen: dict[str, int] = {}
     for prompt in prompts:
@@ -251,7 +309,7 @@ def simulate(name: str, prompts: list[Prompt], seed: int) -> Run:
         if name == "random":
             pick = rng.choice(cands).name
         elif name == "static":
-            pick = decide(cls, cands).backend
+            pick = static_pick(world, cls)
         elif name == "oracle":
             pick = best
         else:
@@ -285,36 +343,43 @@ def simulate(name: str, prompts: list[Prompt], seed: int) -> Run:
 
 def run(settings: Settings) -> Row:
     row = Row("routing", f"routing quality over {PROMPTS:,} simulated prompts "
-                         f"({len(BACKENDS)} backends, {len(TASKS)} task types)")
+                         f"({len(TASKS)} task types; two worlds: 2 and 3 backends)")
+    for world in WORLDS:
+        _world_figures(row, world, settings)
+    return row
+
+
+def _world_figures(row: Row, world: World, settings: Settings) -> None:
     names = ("random", "static", "ours", "greedy", "oracle")
     runs: dict[str, list[Run]] = {n: [] for n in names}
     for i in range(settings.runs):
         prompts = draw_prompts(PROMPTS, SEED + i)
         for name in names:
-            runs[name].append(simulate(name, prompts, SEED + 1000 + i))
+            runs[name].append(simulate(name, prompts, SEED + 1000 + i, world))
+    w = world.name
     ratio = [o.regret / r.regret for o, r in zip(runs["ours"], runs["random"], strict=True)]
-    for name in ("ours", "static", "random", "greedy"):
-        row.add(Figure(f"cumulative regret ({name})", "value", [r.regret for r in runs[name]]))
-    row.add(Figure("regret_ratio", "×", ratio, targets=(Target("<=", 0.1),),
+    row.add(Figure(f"regret_ratio ({w})", "×", ratio, targets=(Target("<=", 0.1),),
                    note="our regret / random's"))
-    for name in names:
-        row.add(Figure(f"strong-tier share ({name})", "%",
-                       [100 * r.strong / PROMPTS for r in runs[name]]))
-    for name in names:
-        row.add(Figure(f"mean completion ({name})", "s",
-                       [sum(r.completion) / len(r.completion) for r in runs[name]]))
     for label, col, target in (("", 0, (Target(">=", 90),)), (" within 0.05", 1, ())):
         worst = [min(t[col] / t[2] for t in r.agree.values() if t[2]) for r in runs["ours"]]
-        row.add(Figure(f"learned = oracle after {LEARNED_AFTER}{label} (worst type)", "%",
-                       [100 * w for w in worst], targets=target))
+        row.add(Figure(f"learned = oracle after {LEARNED_AFTER}{label} (worst type, {w})",
+                       "%", [100 * x for x in worst], targets=target))
+    for name in ("ours", "static", "random", "greedy"):
+        row.add(Figure(f"cumulative regret ({name}, {w})", "value",
+                       [r.regret for r in runs[name]]))
+    for name in names:
+        row.add(Figure(f"strong-tier share ({name}, {w})", "%",
+                       [100 * r.strong / PROMPTS for r in runs[name]]))
+    for name in names:
+        row.add(Figure(f"mean completion ({name}, {w})", "s",
+                       [sum(r.completion) / len(r.completion) for r in runs[name]]))
     for label, col in (("exactly", 0), ("within 0.05", 1)):
         per_type = {t: [100 * r.agree[t][col] / r.agree[t][2] for r in runs["ours"]
                         if r.agree.get(t, [0, 0, 0])[2]] for t in TASKS}
         row.notes.append(
-            f"learned = oracle after {LEARNED_AFTER} ({label}), worst run per type: "
+            f"{w}: learned = oracle after {LEARNED_AFTER} ({label}), worst run per type: "
             + ", ".join(f"{t} {min(v):.0f}%" for t, v in per_type.items() if v)
         )
     median = sorted(ratio)[len(ratio) // 2]
-    row.notes.append(f"regret_ratio={median:.4f} (median of {len(ratio)} runs, seeds from "
+    row.notes.append(f"{w}: regret_ratio={median:.4f} (median of {len(ratio)} runs, seeds from "
                      f"{SEED}); value = P(good reply) - 0.1 per doubling of completion time")
-    return row

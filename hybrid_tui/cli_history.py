@@ -100,7 +100,7 @@ def history_report(config: Config, learner: Learner | None) -> dict[str, Any]:
     the pick now) and ``speeds`` per backend."""
     from hybrid_tui.router.classify import Classification
     from hybrid_tui.router.decide import Candidate
-    from hybrid_tui.router.policy import Settings, choose, prior_mean
+    from hybrid_tui.router.policy import Settings, choose, priors
 
     report: dict[str, Any] = {"learning_enabled": config.routing.learning_enabled,
                               "buckets": [], "speeds": {}}
@@ -121,17 +121,17 @@ def history_report(config: Config, learner: Learner | None) -> dict[str, Any]:
     for (task_type, complexity), members in grouped.items():
         cls = Classification(task_type=task_type, complexity=complexity)
         pick = reason = None
-        favoured = None
+        prior_of: dict[str, float] = {}
         if candidates:
             choice = choose(cls, candidates, settings=settings, bandit=learner.bandit,
                             speeds=learner.speeds)
             pick, reason = choice.backend, choice.reason
             static = choose(cls, candidates, settings=settings)
-            favoured = tiers.get(static.backend)
+            prior_of = priors(cls, candidates, tiers[static.backend], learner.bandit)
         backends = []
         for row in members:
             tier = tiers.get(row["backend"])
-            prior = prior_mean(tier, favoured) if tier and favoured else None
+            prior = prior_of.get(row["backend"])
             estimate = (learner.bandit.estimate((task_type, complexity), (row["backend"],),
                                                 prior) if prior is not None else None)
             backends.append({

@@ -1,7 +1,9 @@
 """Benchmark results, kept in the app's SQLite file (``locations.store_file()``) in tables of
-their own, so the router's learning can later weigh backends and models by measured pass
-rates. The tables are created on first use; the rest of the file belongs to
-:mod:`hybrid_tui.store`, which this module never touches.
+their own. The router reads their HumanEval pass rates per backend and model
+(:meth:`BenchmarkStore.pass_rates`, through :class:`hybrid_tui.router.learn.Learner`) as a
+prior for task types whose answer is code (:mod:`hybrid_tui.router.bandit`). The tables are
+created on the first write; the rest of the file belongs to :mod:`hybrid_tui.store`, which
+this module never touches.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from hybrid_tui import locations
 from hybrid_tui.private_files import create_private, private_dir
+from hybrid_tui.router.bandit import PassRate
 
 if TYPE_CHECKING:
     from hybrid_tui.bench.runner import ProblemResult
@@ -89,10 +92,18 @@ class BenchmarkStore:
         finally:
             conn.close()
 
-    def pass_rates(self, suite: str = "HumanEval") -> dict[tuple[str, str], tuple[int, int]]:
-        """``{(backend, model): (passed, attempted)}`` over every stored run of ``suite``."""
-        conn = self._connect()
+    def pass_rates(self, suite: str = "HumanEval") -> dict[tuple[str, str], PassRate]:
+        """``{(backend, model): PassRate}`` over every stored run of ``suite``; empty when no
+        benchmark was ever stored (the file is then left as it is)."""
+        if not self.path.is_file():
+            return {}
+        conn = sqlite3.connect(self.path, timeout=10.0)
         try:
+            exists = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'benchmark_results'"
+            ).fetchone()
+            if exists is None:
+                return {}
             rows = conn.execute(
                 "SELECT r.backend, r.model, SUM(r.passed), COUNT(*) FROM benchmark_results r"
                 " JOIN benchmark_runs b ON b.id = r.run_id WHERE b.suite = ?"
@@ -101,4 +112,4 @@ class BenchmarkStore:
             ).fetchall()
         finally:
             conn.close()
-        return {(b, m): (int(p or 0), int(n)) for b, m, p, n in rows}
+        return {(b, m): PassRate(int(p or 0), int(n)) for b, m, p, n in rows}

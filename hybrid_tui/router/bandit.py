@@ -6,14 +6,25 @@ and code check passed, or the user rated it ``+``). The posterior of an arm is
 
     Beta(PRIOR_WEIGHT * prior + successes, PRIOR_WEIGHT * (1 - prior) + failures)
 
-where ``prior`` comes from the configuration (see
-:func:`hybrid_tui.router.policy.prior_mean`): the backends the fixed rules would send the
-prompt to start at :data:`PRIOR_FAVOURED`, the rest at :data:`PRIOR_OTHER`.
-:data:`PRIOR_WEIGHT` pseudo-outcomes make the prior worth a handful of real replies, no
-more. Buckets are independent (moving a bucket's prior towards the same backend's record on
-other task types of that complexity was tried and routed worse: see BENCHMARKS.md).
-Evidence is capped at :data:`MAX_EVIDENCE` outcomes per arm (scaled down, keeping the rate)
-so a model that got better or worse is relearned in weeks, not years.
+where ``prior`` (:func:`prior_mean`) comes from what is known before any reply:
+
+- the configuration: the tier the fixed rules would send the prompt to starts at
+  :data:`PRIOR_FAVOURED`, the other at :data:`PRIOR_OTHER` — except the fast tier on a complex
+  prompt, :data:`PRIOR_FAST_COMPLEX`: the rules send complex prompts to the strong tier
+  because small models fail them more often, and until its own replies say otherwise the
+  bandit believes that (trying the fast tier on every complex bucket was most of its regret);
+- the HumanEval benchmark (``hybrid-tui benchmark``), for task types whose answer is code
+  (:data:`CODE_TASK_TYPES`): each backend's prior moves by how far its model's measured
+  pass rate lies from the mean of the models measured (``code_gap``: a model 20 points
+  better than the others starts 0.1 higher, one 20 points worse 0.1 lower, see
+  :data:`PASS_RATE_SHARE`). Half the gap, because HumanEval grades standalone functions
+  against tests, a proxy for the user's own prompts; and the prior stays worth
+  :data:`PRIOR_WEIGHT` replies, so a handful of the user's outcomes outweigh it.
+
+Buckets are independent (moving a bucket's prior towards the same backend's record on other
+task types of that complexity was tried and routed worse: see BENCHMARKS.md). Evidence is
+capped at :data:`MAX_EVIDENCE` outcomes per arm (scaled down, keeping the rate) so a model
+that got better or worse is relearned in weeks, not years.
 
 Everything here is in memory and cheap (a dict lookup and one ``random.betavariate`` per arm):
 the store is read once and written through by :class:`hybrid_tui.router.learn.Learner`.
@@ -25,10 +36,18 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from hybrid_tui.backends.transport import same_model
+
 #: prior success rate of a backend the fixed rules pick (config task_types, tier rules)
 PRIOR_FAVOURED = 0.8
 #: prior success rate of any other backend
 PRIOR_OTHER = 0.5
+#: prior success rate of the fast tier on a complex prompt the rules send to the strong tier
+PRIOR_FAST_COMPLEX = 0.3
+#: task types whose reply is code, where HumanEval pass rates inform the prior
+CODE_TASK_TYPES = frozenset({"template", "boilerplate", "edit", "refactor", "debugging"})
+#: how much of a model's HumanEval pass-rate gap (to the other measured models) moves its prior
+PASS_RATE_SHARE = 0.5
 #: how many outcomes the prior is worth
 PRIOR_WEIGHT = 4.0
 #: evidence beyond this many outcomes per arm is scaled down (recent behaviour matters)
@@ -38,6 +57,43 @@ MIN_EVIDENCE = 3
 
 Bucket = tuple[str, str]
 """(task type, complexity)."""
+
+
+def prior_mean(
+    tier: str, favoured_tier: str, complexity: str = "medium", code_gap: float = 0.0
+) -> float:
+    """The prior success rate of a backend (or tier) in one bucket; ``code_gap`` is its
+    HumanEval pass-rate gap to the other measured models (0 when not measured, or the task
+    type's answer is not code). See the module docstring."""
+    if tier == favoured_tier:
+        base = PRIOR_FAVOURED
+    elif tier == "fast" and complexity == "complex":
+        base = PRIOR_FAST_COMPLEX
+    else:
+        base = PRIOR_OTHER
+    return min(0.95, max(0.05, base + PASS_RATE_SHARE * code_gap))
+
+
+@dataclass(frozen=True, slots=True)
+class PassRate:
+    """A model's HumanEval result on one backend: problems passed of those attempted."""
+
+    passed: int
+    attempted: int
+
+    @property
+    def rate(self) -> float:
+        """Smoothed (a uniform prior), so one lucky problem is not 100 %."""
+        return (self.passed + 1) / (self.attempted + 2)
+
+
+def code_gaps(rates: Mapping[str, PassRate]) -> dict[str, float]:
+    """Each backend's pass rate minus the mean over the backends measured (backend -> gap);
+    backends without a rate are left out. Needs two measured backends to say anything."""
+    if len(rates) < 2:
+        return {}
+    mean = sum(r.rate for r in rates.values()) / len(rates)
+    return {name: r.rate - mean for name, r in rates.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +134,21 @@ class Bandit:
     def __init__(self, counts: Mapping[Bucket, Mapping[str, tuple[int, int]]] | None = None):
         #: bucket -> backend -> [successes, total]
         self._counts: dict[Bucket, dict[str, list[int]]] = {}
+        #: (backend, model) -> its HumanEval result
+        self._pass_rates: dict[tuple[str, str], PassRate] = {}
         if counts:
             self.load(counts)
+
+    def load_pass_rates(self, rates: Mapping[tuple[str, str], PassRate]) -> None:
+        """Replace the HumanEval results (as :meth:`BenchmarkStore.pass_rates` gives)."""
+        self._pass_rates = dict(rates)
+
+    def pass_rate(self, backend: str, model: str | None) -> PassRate | None:
+        """The HumanEval result of ``model`` on ``backend`` (publisher prefixes allowed)."""
+        if not model:
+            return None
+        return next((r for (b, m), r in self._pass_rates.items()
+                     if b == backend and m and same_model(m, model)), None)
 
     def load(self, counts: Mapping[Bucket, Mapping[str, tuple[int, int]]]) -> None:
         """Replace everything with ``counts`` (as :meth:`Store.all_outcome_stats` gives)."""

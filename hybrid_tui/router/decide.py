@@ -57,6 +57,8 @@ class Candidate:
     queue: int = 0
     #: requests it serves at once (``max_concurrent``)
     slots: int = 1
+    #: seconds each of our requests it is serving now has been running
+    busy_s: tuple[float, ...] = ()
 
     @property
     def available(self) -> bool:

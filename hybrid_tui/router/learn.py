@@ -18,9 +18,11 @@ that is the server's availability, which health and cooldowns handle, not answer
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from hybrid_tui.bench.results import BenchmarkStore
 from hybrid_tui.errors import StoreError, UsageError
 from hybrid_tui.router.bandit import Bandit
 from hybrid_tui.router.predict import SpeedModel
@@ -101,7 +103,8 @@ class Learner:
         self._warned = False
 
     def load(self) -> None:
-        """Read what earlier sessions learned (once; later calls do nothing)."""
+        """Read what earlier sessions learned, and the HumanEval pass rates ``hybrid-tui
+        benchmark`` stored (once; later calls do nothing)."""
         if self._loaded:
             return
         self._loaded = True
@@ -113,7 +116,13 @@ class Learner:
         except StoreError as exc:
             self._warn(exc)
             return
+        try:
+            pass_rates = BenchmarkStore(self.store.path).pass_rates()
+        except (sqlite3.Error, OSError) as exc:  # the benchmark's tables: a prior, not vital
+            self._warn(exc)
+            pass_rates = {}
         self.bandit.load(counts)
+        self.bandit.load_pass_rates(pass_rates)
         for row in speeds:
             self.speeds.observe(
                 row["backend"],

@@ -8,6 +8,7 @@ order they were submitted. Waiting never fails and has no deadline of its own.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -23,6 +24,8 @@ class FifoLimiter:
         #: slots held now
         self.active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        #: when each holder of a slot taken through :meth:`slot` got it (monotonic)
+        self._started: dict[object, float] = {}
         #: called after every change of ``active`` or ``waiting`` (the health sidebar's
         #: queue figure); must be cheap and must not raise
         self.on_change: Callable[[], None] | None = None
@@ -72,11 +75,20 @@ class FifoLimiter:
         self.active -= 1
         self._changed()
 
+    def busy_for(self) -> tuple[float, ...]:
+        """Seconds each request holding a slot (through :meth:`slot`) has held it: with the
+        expected service time, how soon a slot frees up."""
+        now = time.monotonic()
+        return tuple(now - t for t in self._started.values())
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """``async with limiter.slot():`` holds one slot for the block."""
         await self.acquire()
+        token = object()
+        self._started[token] = time.monotonic()
         try:
             yield
         finally:
+            del self._started[token]
             self.release()

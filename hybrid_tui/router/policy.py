@@ -29,11 +29,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hybrid_tui.router.bandit import (
+    CODE_TASK_TYPES,
     MIN_EVIDENCE,
-    PRIOR_FAVOURED,
-    PRIOR_OTHER,
     Bandit,
     Estimate,
+    PassRate,
+    code_gaps,
+    prior_mean,
 )
 from hybrid_tui.router.classify import Classification
 from hybrid_tui.router.decide import Candidate, Choice, _with_cooling, decide
@@ -56,10 +58,22 @@ class Settings:
     slowdown_cost: float = 0.1
 
 
-def prior_mean(candidate_tier: str, favoured_tier: str) -> float:
-    """The prior success rate of a backend (or tier): favoured when the fixed rules would
-    send the prompt to its tier (config ``task_types``, tier defaults)."""
-    return PRIOR_FAVOURED if candidate_tier == favoured_tier else PRIOR_OTHER
+def priors(
+    cls: Classification, candidates: Sequence[Candidate], favoured_tier: str, bandit: Bandit
+) -> dict[str, float]:
+    """Every candidate's prior success rate for this prompt's bucket
+    (:func:`~hybrid_tui.router.bandit.prior_mean`: the fixed rules' tier, the complexity,
+    and for code the HumanEval pass rates of the candidates' models)."""
+    gaps: dict[str, float] = {}
+    if cls.task_type in CODE_TASK_TYPES:
+        rates: dict[str, PassRate] = {}
+        for c in candidates:
+            rate = bandit.pass_rate(c.name, c.model)
+            if rate is not None:
+                rates[c.name] = rate
+        gaps = code_gaps(rates)
+    return {c.name: prior_mean(c.tier, favoured_tier, cls.complexity, gaps.get(c.name, 0.0))
+            for c in candidates}
 
 
 def time_cost(seconds: float, fastest: float, per_doubling: float) -> float:
@@ -76,7 +90,8 @@ def predictions(
     model = speeds or _NO_SPEEDS
     return {
         c.name: model.predict(
-            c.name, c.tier, cls.task_type, ahead=c.queue, slots=c.slots, cold=c.loaded is False
+            c.name, c.tier, cls.task_type, ahead=c.queue, slots=c.slots,
+            cold=c.loaded is False, busy_s=c.busy_s,
         )
         for c in candidates
     }
@@ -111,9 +126,11 @@ def choose(
         predicted={n: p.as_signal() for n, p in predicted.items()},
         forced=static.forced,
     )
+    prior: dict[str, float] = {}
     if bandit is not None:
+        prior = priors(cls, candidates, static_tier, bandit)
         signals["bandit"] = {
-            c.name: bandit.estimate(bucket, (c.name,), prior_mean(c.tier, static_tier)).as_signal()
+            c.name: bandit.estimate(bucket, (c.name,), prior[c.name]).as_signal()
             for c in candidates
         }
 
@@ -139,7 +156,7 @@ def choose(
     if bandit is not None and len(tiers) > 1:
         tier, rule, reason = _learned_tier(
             bucket, what, tiers, members, available, predicted, bandit, rng, static_tier,
-            settings.slowdown_cost, signals, default=(tier, rule, reason))
+            settings.slowdown_cost, signals, prior, default=(tier, rule, reason))
     if cls.complexity == "medium" and tier == "strong" and "fast" in members:
         slow = _too_slow(members, predicted, settings.max_slowdown)
         if slow is not None:
@@ -172,6 +189,7 @@ def _learned_tier(
     static_tier: str,
     per_doubling: float,
     signals: dict[str, Any],
+    prior: dict[str, float],
     *,
     default: tuple[str, str, str],
 ) -> tuple[str, str, str]:
@@ -182,7 +200,7 @@ def _learned_tier(
         signals["learning"] = f"{evidence} of {MIN_EVIDENCE} outcomes needed before it decides"
         return default
     estimates: dict[str, Estimate] = {
-        t: bandit.estimate(bucket, names[t], prior_mean(t, static_tier), rng) for t in tiers
+        t: bandit.estimate(bucket, names[t], prior[members[t].name], rng) for t in tiers
     }
     times = {t: predicted[members[t].name].total_s for t in tiers}
     timed = all(predicted[members[t].name].measured for t in tiers)

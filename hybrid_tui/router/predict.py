@@ -12,9 +12,10 @@
   learned from Ollama's ``load_duration`` or, for servers that do not say, from how much
   longer a cold first token took than a warm one;
 - queue wait: with ``ahead`` requests in our own limiter (in flight + waiting) and ``slots``
-  (``max_concurrent``), the request starts after ``ahead - slots + 1`` of them finish, each
-  taking the backend's mean service time, ``slots`` at a time; the ones being served are
-  counted half done (their expected remaining time).
+  (``max_concurrent``), the request starts when a slot frees after the ones waiting before
+  it: each takes the backend's mean service time; one being served has that time less what
+  it has run already (``busy_s``; at least a tenth of it: an overdue reply is nearly done),
+  or half of it when the running time is not known.
 
 Pure arithmetic on small dicts: a prediction costs a few µs.
 """
@@ -162,6 +163,7 @@ class SpeedModel:
         ahead: int = 0,
         slots: int = 1,
         cold: bool = False,
+        busy_s: tuple[float, ...] = (),
     ) -> Prediction:
         """The predicted time for a ``task_type`` prompt on ``backend`` now."""
         ttft = self._get(self._ttft, backend, task_type)
@@ -180,8 +182,7 @@ class SpeedModel:
         if ahead >= slots:
             service = self._service.get(backend)
             each = service.value if service is not None else ttft_s + decode_s
-            # the requests being served are half done on average; the waiting ones not begun
-            queue_s = (ahead - slots + 0.5) * each / slots
+            queue_s = queue_wait(ahead, slots, each, busy_s)
         return Prediction(
             queue_s=queue_s,
             load_s=load_s,
@@ -212,6 +213,22 @@ class SpeedModel:
         table: dict[tuple[str, str | None], Ewma], backend: str, task_type: str
     ) -> Ewma | None:
         return table.get((backend, task_type)) or table.get((backend, None))
+
+
+def queue_wait(ahead: int, slots: int, each: float, busy_s: tuple[float, ...] = ()) -> float:
+    """Seconds until a slot is free for a new request, with ``ahead`` requests before it
+    (``slots`` of them in service), each taking ``each`` seconds; ``busy_s`` is how long the
+    ones in service have run (unknown: half done on average)."""
+    serving = min(ahead, slots)
+    running = sorted(busy_s)[-serving:] if busy_s else []
+    free = [max(each - s, 0.1 * each) for s in running]
+    free += [each / 2] * (serving - len(free))
+    free += [0.0] * (slots - serving)
+    free.sort()
+    for _ in range(ahead - serving):  # the waiting ones start as slots free up
+        free[0] += each
+        free.sort()
+    return free[0]
 
 
 def _add(table: dict[Any, Ewma], key: Any, value: float) -> None:

@@ -245,6 +245,7 @@ class RouterService:
                     loaded=state.chosen_loaded,
                     queue=limiter.active + limiter.waiting,
                     slots=limiter.limit,
+                    busy_s=limiter.busy_for(),
                 )
             )
         return out

@@ -19,6 +19,7 @@ from hybrid_tui.bench.humaneval import extract_code, load_problems, program
 from hybrid_tui.bench.results import BenchmarkStore
 from hybrid_tui.bench.runner import run_benchmark
 from hybrid_tui.bench.sandbox import Limits, run_tests
+from hybrid_tui.router.bandit import PassRate
 from hybrid_tui.sim.humaneval_replies import would_pass
 from tests.support import dead_url
 
@@ -66,7 +67,7 @@ def test_benchmark_ollama_limit_3_json_reports_pass_at_1(sims, tmp_path):
     assert all(p.prompt.strip() in s for p, s in zip(problems, sent, strict=True))
     assert "sandbox:" in done.stderr
     stored = BenchmarkStore(tmp_path / "data" / "hybrid-tui.sqlite3").pass_rates()
-    assert stored[("ollama", "codellama:34b")] == (round(expected * 3), 3)
+    assert stored[("ollama", "codellama:34b")] == PassRate(round(expected * 3), 3)
 
 
 async def test_every_problem_is_scored_as_the_simulated_model_answered(

@@ -7,20 +7,26 @@ import random
 
 import pytest
 
+from hybrid_tui.bench.results import BenchmarkStore
+from hybrid_tui.bench.runner import ProblemResult
 from hybrid_tui.errors import UsageError
 from hybrid_tui.router.bandit import (
     MAX_EVIDENCE,
     MIN_EVIDENCE,
+    PASS_RATE_SHARE,
+    PRIOR_FAST_COMPLEX,
     PRIOR_FAVOURED,
     PRIOR_OTHER,
     PRIOR_WEIGHT,
     Bandit,
+    PassRate,
     posterior,
+    prior_mean,
 )
 from hybrid_tui.router.classify import Classification
 from hybrid_tui.router.decide import Candidate
 from hybrid_tui.router.learn import Learner, is_success
-from hybrid_tui.router.policy import choose, prior_mean
+from hybrid_tui.router.policy import choose, priors
 from hybrid_tui.store import Store
 
 FAST = Candidate("lmstudio", "fast", ("format",), "up", "small")
@@ -93,11 +99,41 @@ def test_thompson_draws_favour_the_better_arm_but_still_explore() -> None:
 def test_priors_come_from_the_fixed_rules() -> None:
     assert prior_mean("strong", "strong") == PRIOR_FAVOURED
     assert prior_mean("fast", "strong") == PRIOR_OTHER
+    assert prior_mean("strong", "fast", "simple") == PRIOR_OTHER
     bandit = Bandit()
-    choice = choose(cls("analysis", "complex"), [FAST, STRONG], bandit=bandit)
+    choice = choose(cls("analysis", "medium"), [FAST, STRONG], bandit=bandit)
     assert choice.signals["bandit"]["ollama"]["mean"] == PRIOR_FAVOURED
     assert choice.signals["bandit"]["lmstudio"]["mean"] == PRIOR_OTHER
     assert choice.signals["bandit"]["lmstudio"]["samples"] == 0
+
+
+def test_the_fast_tier_starts_low_on_complex_prompts() -> None:
+    assert prior_mean("fast", "strong", "complex") == PRIOR_FAST_COMPLEX < PRIOR_OTHER
+    assert prior_mean("fast", "fast", "complex") == PRIOR_FAVOURED  # the config says fast
+    choice = choose(cls("analysis", "complex"), [FAST, STRONG], bandit=Bandit())
+    assert choice.signals["bandit"]["lmstudio"]["mean"] == PRIOR_FAST_COMPLEX
+
+
+def test_humaneval_pass_rates_move_the_prior_for_code_only() -> None:
+    fast = Candidate("lmstudio", "fast", (), "up", "qwen2.5-coder-7b")
+    strong = Candidate("ollama", "strong", (), "up", "codellama:34b")
+    bandit = Bandit()
+    bandit.load_pass_rates({("lmstudio", "qwen2.5-coder-7b"): PassRate(73, 164),
+                            ("ollama", "codellama:34b"): PassRate(131, 164)})
+    rates = {"lmstudio": (73 + 1) / 166, "ollama": (131 + 1) / 166}
+    gap = (rates["ollama"] - rates["lmstudio"]) / 2  # each model's distance from the mean
+    code = priors(cls("refactor", "medium"), [fast, strong], "strong", bandit)
+    assert code["ollama"] == pytest.approx(PRIOR_FAVOURED + PASS_RATE_SHARE * gap)
+    assert code["lmstudio"] == pytest.approx(PRIOR_OTHER - PASS_RATE_SHARE * gap)
+    prose = priors(cls("analysis", "medium"), [fast, strong], "strong", bandit)
+    assert prose == {"ollama": PRIOR_FAVOURED, "lmstudio": PRIOR_OTHER}
+    # a publisher prefix on the served name still matches; an unmeasured model does not
+    assert bandit.pass_rate("lmstudio", "lmstudio-community/qwen2.5-coder-7b") is not None
+    assert bandit.pass_rate("lmstudio", "gemma-2b") is None
+    one = Bandit()
+    one.load_pass_rates({("ollama", "codellama:34b"): PassRate(131, 164)})
+    alone = priors(cls("refactor", "medium"), [fast, strong], "strong", one)
+    assert alone == {"ollama": PRIOR_FAVOURED, "lmstudio": PRIOR_OTHER}  # nothing to compare
 
 
 # -- the learned tier choice ----------------------------------------------------------------
@@ -195,6 +231,24 @@ def test_outcomes_persist_and_are_read_once(tmp_path) -> None:
     second.store.close()
     with Store(path) as third:
         assert third.outcome_stats("refactor", "medium")["lmstudio"] == (4, 4)
+
+
+def test_the_learner_reads_the_stored_humaneval_results(tmp_path) -> None:
+    path = tmp_path / "s.sqlite3"
+    nothing = _learner(path)
+    nothing.load()
+    assert nothing.bandit.pass_rate("ollama", "big") is None  # no benchmark run yet
+    nothing.store.close()
+    results = [ProblemResult(f"HumanEval/{i}", backend, model, i < passed, "ok")
+               for backend, model, passed in (("lmstudio", "small", 2), ("ollama", "big", 4))
+               for i in range(5)]
+    BenchmarkStore(path).save_run("HumanEval", 5, results)
+    learner = _learner(path)
+    learner.load()
+    assert learner.bandit.pass_rate("ollama", "big") == PassRate(4, 5)
+    code = priors(cls("debugging", "medium"), [FAST, STRONG], "strong", learner.bandit)
+    assert code["ollama"] > PRIOR_FAVOURED and code["lmstudio"] < PRIOR_OTHER
+    learner.store.close()
 
 
 def test_a_rating_overrides_the_verdict_and_persists(tmp_path) -> None:

@@ -90,9 +90,23 @@ def test_queue_wait_honours_the_slots() -> None:
     assert one.queue_s == pytest.approx(5.0)  # the one in flight is half done
     assert three.queue_s == pytest.approx(25.0)
     assert model.predict("ol", "strong", "debugging", ahead=2, slots=3).queue_s == 0
+    # two slots free after 5 s; the three waiting start at 5, 5 and 15 s; ours at 15 s
     assert model.predict("ol", "strong", "debugging", ahead=5, slots=2).queue_s == pytest.approx(
-        17.5
+        15.0
     )
+
+
+def test_queue_wait_uses_how_long_the_requests_in_service_have_run() -> None:
+    model = SpeedModel()
+    timed(model, "ol", ttft_ms=1000, tps=20, tokens=180)  # 10 s per reply
+    nearly_done = model.predict("ol", "strong", "debugging", ahead=1, slots=1, busy_s=(8.0,))
+    just_begun = model.predict("ol", "strong", "debugging", ahead=1, slots=1, busy_s=(1.0,))
+    overdue = model.predict("ol", "strong", "debugging", ahead=1, slots=1, busy_s=(30.0,))
+    assert (nearly_done.queue_s, just_begun.queue_s) == pytest.approx((2.0, 9.0))
+    assert overdue.queue_s == pytest.approx(1.0)  # a tenth of a reply: it is nearly done
+    # one waiting behind the one in service: that one's remaining 2 s plus a whole reply
+    assert model.predict("ol", "strong", "debugging", ahead=2, slots=1,
+                         busy_s=(8.0,)).queue_s == pytest.approx(12.0)
 
 
 def test_summary_per_backend() -> None:
