@@ -81,6 +81,26 @@ async def test_limiter_is_fifo_and_never_exceeds_its_limit() -> None:
     assert peak == 2 and limiter.active == 0 and limiter.waiting == 0
 
 
+async def test_limiter_says_how_long_each_holder_has_held_its_slot() -> None:
+    limiter = FifoLimiter(2)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with limiter.slot():
+            await release.wait()
+
+    first = asyncio.create_task(hold())
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(hold())
+    third = asyncio.create_task(hold())  # waits: not counted
+    await asyncio.sleep(0.01)
+    busy = sorted(limiter.busy_for())
+    assert len(busy) == 2 and busy[0] < 0.05 <= busy[1] < 5
+    release.set()
+    await asyncio.gather(first, second, third)
+    assert limiter.busy_for() == ()
+
+
 async def test_limiter_cancel_while_queued_gives_up_the_place() -> None:
     limiter = FifoLimiter(1)
     await limiter.acquire()
