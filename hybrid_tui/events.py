@@ -15,10 +15,11 @@ Failure: ... ``Error`` (always last). Every stream ends with ``Done`` or ``Error
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, ClassVar
 
 from hybrid_tui.generation import ChatSettings
+from hybrid_tui.router.signals import DecisionSignals
 
 
 def new_decision_id() -> str:
@@ -37,12 +38,10 @@ class Decision:
     complexity: str
     reason: str
     forced: bool = False
-    #: the signals behind the decision: ``task_type``, ``words`` (what set it),
-    #: ``complexity_score`` and ``contributions``, ``availability``, ``loaded`` and
-    #: ``predicted`` (queue_s, ttft_s, load_s, decode_s, total_s) and ``bandit`` (mean,
-    #: samples) per candidate, ``forced``, ``rule`` (see ``hybrid_tui.router.policy``),
-    #: ``context`` (the window and what was left out: ``hybrid_tui.router.context_window``)
-    signals: dict[str, Any] = field(default_factory=dict)
+    #: the signals behind the decision: the classification, every candidate (availability,
+    #: loaded model, predicted time, learned estimate), the learned comparison of tiers, the
+    #: rule, and the context window (``event_to_dict`` writes them as a stable dict)
+    signals: DecisionSignals = field(default_factory=DecisionSignals)
     #: unique per decision
     id: str = field(default_factory=new_decision_id)
     #: earlier turns of the chat left out so the rest fits the chosen model's context
@@ -189,5 +188,12 @@ Event = Decision | Token | Thinking | Fallback | Failover | Waiting | Escalation
 
 
 def event_to_dict(ev: Event) -> dict[str, Any]:
-    """A JSON-ready dict with the ``event`` key first."""
+    """A JSON-ready dict with the ``event`` key first (a decision's signals in their stable
+    shape, :meth:`DecisionSignals.to_dict`)."""
+    if isinstance(ev, Decision):
+        data = asdict(replace(ev, signals=_NO_SIGNALS))  # the rest as any event's
+        return {"event": ev.event, **data, "signals": ev.signals.to_dict()}
     return {"event": ev.event, **asdict(ev)}
+
+
+_NO_SIGNALS = DecisionSignals()

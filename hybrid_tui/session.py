@@ -28,8 +28,10 @@ from hybrid_tui.events import (
     Thinking,
     Token,
     Waiting,
+    event_to_dict,
 )
 from hybrid_tui.generation import ChatSettings, settings_from_dict
+from hybrid_tui.router.signals import DecisionSignals
 
 #: the shape of a stored turn record; records without a ``schema`` key are version 2
 RECORD_SCHEMA = 3
@@ -441,7 +443,9 @@ def _reply_record(reply: Reply) -> dict[str, Any]:
 
 
 def _event_dict(event: Any) -> dict[str, Any] | None:
-    return dataclasses.asdict(event) if event is not None else None
+    if event is None:
+        return None
+    return {k: v for k, v in event_to_dict(event).items() if k != "event"}
 
 
 def turn_from_record(record: dict[str, Any], *, row: dict[str, Any] | None = None) -> Turn:
@@ -547,6 +551,8 @@ def _event(cls: type[Any], data: Any) -> Any:
               for k, v in data.items() if k in names}
     if "settings" in kwargs:  # Decision/Done: the generation settings, typed again
         kwargs["settings"] = settings_from_dict(kwargs["settings"])
+    if cls is Decision:  # the signals are kept in their JSON shape
+        kwargs["signals"] = DecisionSignals.from_dict(kwargs.get("signals"))
     try:
         return cls(**kwargs)
     except TypeError:

@@ -36,8 +36,6 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from hybrid_tui.backends.transport import same_model
-
 #: prior success rate of a backend the fixed rules pick (config task_types, tier rules)
 PRIOR_FAVOURED = 0.8
 #: prior success rate of any other backend
@@ -145,6 +143,10 @@ class Bandit:
 
     def pass_rate(self, backend: str, model: str | None) -> PassRate | None:
         """The HumanEval result of ``model`` on ``backend`` (publisher prefixes allowed)."""
+        # imported here: the decision's signals (and so every event) import this module,
+        # and the HTTP layer should load only when a backend is used
+        from hybrid_tui.backends.transport import same_model
+
         if not model:
             return None
         return next((r for (b, m), r in self._pass_rates.items()

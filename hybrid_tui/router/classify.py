@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 TASK_TYPES = (
     "template",
@@ -393,17 +392,6 @@ class Classification:
             labels.add("multi-file")
         return frozenset(labels)
 
-    def as_signals(self) -> dict[str, Any]:
-        """A JSON-ready summary for the decision's ``signals``."""
-        return {
-            "task_type": self.task_type,
-            "complexity": self.complexity,
-            "matches": {k: list(v) for k, v in self.matches.items()},
-            "type_scores": dict(self.type_scores),
-            "complexity_score": self.complexity_score,
-            "contributions": dict(self.contributions),
-            "multi_file": self.multi_file,
-        }
 
 
 def _words(text: str) -> list[str]:

@@ -21,11 +21,11 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from hybrid_tui.backends.base import Message
 from hybrid_tui.backends.transport import same_model
 from hybrid_tui.health import BackendState
+from hybrid_tui.router.signals import ContextSignal
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +123,16 @@ class Fit:
     budget: int
     window: Window
 
-    def signal(self) -> dict[str, Any]:
-        """The figures for ``Decision.signals["context"]``."""
-        return {
-            "context_length": self.window.tokens,
-            "source": self.window.source,
-            "budget": self.budget,
-            "estimated_tokens": self.tokens,
-            "turns_kept": self.kept,
-            "turns_dropped": self.dropped,
-        }
+    def signal(self) -> ContextSignal:
+        """The figures for the decision's signals (``DecisionSignals.context``)."""
+        return ContextSignal(
+            context_length=self.window.tokens,
+            source=self.window.source,
+            budget=self.budget,
+            estimated_tokens=self.tokens,
+            turns_kept=self.kept,
+            turns_dropped=self.dropped,
+        )
 
 
 def split_turns(

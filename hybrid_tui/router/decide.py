@@ -12,8 +12,9 @@ The rules, first match wins:
 4. a backend whose ``task_types`` lists the task type (or "complex" / "multi-file");
 5. complex, multi-file, analysis or planning -> the strong tier;
 6. simple -> the fast tier;
-7. medium -> ``history`` (the seed's success ratios) when given and clear, else a default
-   per task type.
+7. medium -> a default per task type (the fast task types to the fast tier, the rest to the
+   strong tier). Where the rules leave a choice, :mod:`hybrid_tui.router.policy` lets what
+   was learned decide (the Thompson-sampling bandit replaced the seed's success-ratio rule).
 
 Health "unknown" (not probed yet) and "degraded" count as available; a backend cooling down
 after failures in a row does not (the reason then says so: "ollama cooling down (3 failures)
@@ -23,14 +24,13 @@ after failures in a row does not (the reason then says so: "ollama cooling down 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from hybrid_tui.config import TIERS
 from hybrid_tui.errors import UsageError
 from hybrid_tui.router.classify import Classification
-from hybrid_tui.router.learn import favoured
+from hybrid_tui.router.signals import CandidateSignal, DecisionSignals
 
 #: task types the fast tier serves when nothing else decides
 FAST_TASK_TYPES = frozenset({"template", "format", "edit", "boilerplate", "general"})
@@ -64,6 +64,11 @@ class Candidate:
     def available(self) -> bool:
         return self.status != "down" and not self.cooling
 
+    def signal(self) -> CandidateSignal:
+        """What the decision's signals say of this backend (before predictions)."""
+        return CandidateSignal(self.name, self.tier, self.status, self.model, self.loaded,
+                               self.cooling, self.failures)
+
 
 @dataclass(frozen=True, slots=True)
 class Choice:
@@ -71,11 +76,12 @@ class Choice:
 
     backend: str
     reason: str
-    signals: dict[str, Any] = field(default_factory=dict)
+    signals: DecisionSignals = field(default_factory=DecisionSignals)
     #: the user named this backend or tier (no escalation then)
     forced: bool = False
     #: which rule decided: forced, forced-tier, default-provider, only-up, task-types,
-    #: strong-tier, fast-tier, history, medium-default
+    #: strong-tier, fast-tier, medium-default (and from the policy: learned, explore,
+    #: slowdown)
     rule: str = ""
 
 
@@ -85,7 +91,6 @@ def decide(
     *,
     force: str | None = None,
     default_provider: str = "auto",
-    history: Mapping[str, tuple[int, int]] | None = None,
 ) -> Choice:
     """Choose among ``candidates`` (enabled backends, in config order).
 
@@ -96,19 +101,16 @@ def decide(
         raise UsageError("no backend is enabled in the configuration")
     by_name = {c.name: c for c in candidates}
     cls = classification
-    signals: dict[str, Any] = {
-        **cls.as_signals(),
-        "candidates": {c.name: c.status for c in candidates},
-    }
+    signals = DecisionSignals(classification=cls,
+                              candidates=tuple(c.signal() for c in candidates))
     what = f"{cls.complexity} {cls.task_type}"
     cooling = [c for c in candidates if c.cooling]
-    if cooling:
-        signals["cooling"] = {c.name: c.failures for c in cooling}
 
     def choose(c: Candidate, reason: str, rule: str, *, forced: bool = False) -> Choice:
         if cooling and not forced:
             reason = _with_cooling(reason, cooling, c, rule)
-        return Choice(c.name, reason, {**signals, "rule": rule}, forced=forced, rule=rule)
+        said = replace(signals, rule=rule, forced=forced)
+        return Choice(c.name, reason, said, forced=forced, rule=rule)
 
     if force and force != "auto":
         check_force(force, candidates)
@@ -124,7 +126,7 @@ def decide(
     if soft is not None and soft.available:
         return choose(soft, f"default provider is {soft.name} (config)", "default-provider")
     if soft is None and default_provider != "auto":
-        signals["default_provider_ignored"] = default_provider
+        signals = replace(signals, default_provider_ignored=default_provider)
     if len(available) == 1:
         only = available[0]
         state = "is up" if only.status != "unknown" else "may be up (not probed yet)"
@@ -133,7 +135,7 @@ def decide(
     pool = available or list(candidates)
     suffix = "" if available else "; no backend is up, trying anyway"
     if not available:
-        signals["none_up"] = True
+        signals = replace(signals, none_up=True)
 
     labels = cls.labels
     matching = [c for c in pool if labels.intersection(c.task_types)]
@@ -147,14 +149,6 @@ def decide(
         return _tier_choice(choose, pool, "strong", what, "strong-tier", suffix)
     if cls.complexity == "simple":
         return _tier_choice(choose, pool, "fast", what, "fast-tier", suffix)
-
-    if history:
-        signals["history"] = {n: list(history[n]) for n in history}
-        verdict = favoured(history, [c.name for c in pool])
-        if verdict is not None:
-            name, evidence = verdict
-            reason = f"{what}: history favours {name} ({evidence}){suffix}"
-            return choose(by_name[name], reason, "history")
     tier = "fast" if cls.task_type in FAST_TASK_TYPES else "strong"
     return _tier_choice(choose, pool, tier, what, "medium-default", suffix)
 

@@ -11,15 +11,15 @@ A reply is a success when it was not escalated or cancelled, its code check did 
 its confidence reached the threshold; a user's ``+`` / ``-`` overrides that verdict. A request
 that failed (refused, HTTP error, died mid-reply) is recorded but teaches the bandit nothing:
 that is the server's availability, which health and cooldowns handle, not answer quality.
-(:func:`favoured` and :func:`smoothed_rate` are the seed's success-ratio rule, kept for
-:func:`~hybrid_tui.router.decide.decide`'s ``history`` argument.)
+The HumanEval pass rates ``hybrid-tui benchmark`` stored are read with the outcomes: they set
+the bandit's prior for code (:mod:`hybrid_tui.router.bandit`).
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from hybrid_tui.bench.results import BenchmarkStore
@@ -32,20 +32,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: outcomes the favoured backend needs before history decides (seed rule)
-MIN_SAMPLES = 3
-#: smoothed success rates closer than this are a tie (seed rule)
-MIN_MARGIN = 0.05
 #: replies whose speeds are replayed into the estimates at start-up
 SPEED_HISTORY = 500
 
 Stats = Mapping[str, tuple[int, int]]
 """backend name -> (successes, total) for one (task type, complexity)."""
-
-
-def smoothed_rate(successes: int, total: int) -> float:
-    """Success rate with a uniform prior: 0.5 with no data, the raw rate in the long run."""
-    return (successes + 1) / (total + 2)
 
 
 def is_success(
@@ -62,26 +53,6 @@ def is_success(
     if failed or escalated or cancelled or code_check == "failed":
         return False
     return confidence is None or confidence >= threshold
-
-
-def favoured(
-    history: Stats, names: Sequence[str], *, min_samples: int = MIN_SAMPLES
-) -> tuple[str, str] | None:
-    """The backend among ``names`` that history favours, with the evidence in words.
-
-    Returns ``(name, "8/10 vs 3/9")`` or None when the data is too thin or too close.
-    """
-    if len(names) < 2:
-        return None
-    ranked = sorted(names, key=lambda n: (-smoothed_rate(*history.get(n, (0, 0))), names.index(n)))
-    best, runner_up = ranked[0], ranked[1]
-    best_s, best_n = history.get(best, (0, 0))
-    other_s, other_n = history.get(runner_up, (0, 0))
-    if best_n < min_samples:
-        return None
-    if smoothed_rate(best_s, best_n) - smoothed_rate(other_s, other_n) < MIN_MARGIN:
-        return None
-    return best, f"{best_s}/{best_n} vs {other_s}/{other_n}"
 
 
 class Learner:

@@ -16,8 +16,9 @@ by predicted completion times and by which models are loaded. Pure: no I/O, no c
    completion time (queue, cold load, first token, generation); the fixed rules' pick, then
    config order, break ties.
 
-Every choice carries ``signals`` (see :class:`~hybrid_tui.events.Decision`) and a reason in
-words. Without a random generator the choice is greedy (posterior means, no exploration).
+Every choice carries typed ``signals`` (:class:`~hybrid_tui.router.signals.DecisionSignals`)
+and a reason in words. Without a random generator the choice is greedy (posterior means, no
+exploration).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from hybrid_tui.router.bandit import (
     CODE_TASK_TYPES,
@@ -40,6 +40,7 @@ from hybrid_tui.router.bandit import (
 from hybrid_tui.router.classify import Classification
 from hybrid_tui.router.decide import Candidate, Choice, _with_cooling, decide
 from hybrid_tui.router.predict import Prediction, SpeedModel
+from hybrid_tui.router.signals import TierSignal
 
 #: rules of :func:`decide` whose choice is final
 FINAL_RULES = frozenset({"forced", "default-provider", "only-up"})
@@ -113,30 +114,24 @@ def choose(
     :class:`~hybrid_tui.errors.UsageError` like :func:`decide`.
     """
     settings = settings or Settings()
-    static = decide(cls, candidates, force=force, default_provider=settings.default_provider)
     by_name = {c.name: c for c in candidates}
-    predicted = predictions(cls, candidates, speeds)
+    # 1. the fixed rules
+    static = decide(cls, candidates, force=force, default_provider=settings.default_provider)
     static_tier = by_name[static.backend].tier
+    # 2. every candidate's predicted time and learned estimate, into the signals
     bucket = (cls.task_type, cls.complexity)
-    signals = dict(static.signals)
-    signals.update(
-        words=list(cls.matches.get(cls.task_type, ())),
-        availability={c.name: _availability(c) for c in candidates},
-        loaded={c.name: {"model": c.model, "loaded": c.loaded} for c in candidates},
-        predicted={n: p.as_signal() for n, p in predicted.items()},
-        forced=static.forced,
-    )
-    prior: dict[str, float] = {}
-    if bandit is not None:
-        prior = priors(cls, candidates, static_tier, bandit)
-        signals["bandit"] = {
-            c.name: bandit.estimate(bucket, (c.name,), prior[c.name]).as_signal()
-            for c in candidates
-        }
+    predicted = predictions(cls, candidates, speeds)
+    prior = priors(cls, candidates, static_tier, bandit) if bandit is not None else {}
+    signals = replace(static.signals, candidates=tuple(
+        replace(s, predicted=predicted[s.name],
+                learned=bandit.estimate(bucket, (s.name,), prior[s.name]) if bandit else None)
+        for s in static.signals.candidates
+    ))
 
     def done(choice: Choice) -> Choice:
-        return replace(choice, signals={**signals, "rule": choice.rule})
+        return replace(choice, signals=replace(signals, rule=choice.rule))
 
+    # 3. filters: a final rule, nothing available, or a forced tier (its fastest member)
     available = [c for c in candidates if c.available]
     if static.rule in FINAL_RULES or not available:
         return done(static)
@@ -148,20 +143,28 @@ def choose(
         reason = _member_reason(static.reason, pick, by_name[static.backend], predicted)
         return done(replace(static, backend=pick.name, reason=reason))
 
+    # 4. the tier: the fixed rules', or what was learned, or fast when strong is too slow
     what = f"{cls.complexity} {cls.task_type}"
     tiers = list(dict.fromkeys(c.tier for c in available))
     members = {t: _fastest([c for c in available if c.tier == t], predicted, static.backend)
                for t in tiers}
     tier, rule, reason = static_tier if static_tier in members else tiers[0], static.rule, ""
     if bandit is not None and len(tiers) > 1:
-        tier, rule, reason = _learned_tier(
-            bucket, what, tiers, members, available, predicted, bandit, rng, static_tier,
-            settings.slowdown_cost, signals, prior, default=(tier, rule, reason))
+        learned = _learned_tier(bucket, what, members, available, predicted, bandit, rng,
+                                static_tier, settings.slowdown_cost, prior)
+        signals = replace(signals, tiers=learned.tiers, learning=learned.learning,
+                          speed=learned.speed)
+        if learned.tier is not None:
+            tier = learned.tier
+            if tier != static_tier:
+                rule, reason = learned.rule, learned.reason
     if cls.complexity == "medium" and tier == "strong" and "fast" in members:
         slow = _too_slow(members, predicted, settings.max_slowdown)
         if slow is not None:
             tier, rule = "fast", "slowdown"
             reason = f"{what}: {slow} → {members['fast'].name} (fast tier)"
+
+    # 5. the pick: the tier's fastest member
     pick = members[tier]
     if not reason:
         if pick.name == static.backend:
@@ -174,13 +177,25 @@ def choose(
     cooling = [c for c in candidates if c.cooling]
     if cooling:
         reason = _with_cooling(reason, cooling, pick, rule)
-    return done(Choice(pick.name, reason, {}, forced=static.forced, rule=rule))
+    return done(Choice(pick.name, reason, forced=static.forced, rule=rule))
+
+
+@dataclass(frozen=True, slots=True)
+class _Learned:
+    """The learned comparison of tiers: the tier it favours (None: not enough evidence),
+    the rule and reason when that overrules the fixed rules, and what goes in the signals."""
+
+    tier: str | None
+    rule: str = ""
+    reason: str = ""
+    tiers: tuple[TierSignal, ...] = ()
+    learning: str = ""
+    speed: str = ""
 
 
 def _learned_tier(
     bucket: tuple[str, str],
     what: str,
-    tiers: list[str],
     members: dict[str, Candidate],
     available: list[Candidate],
     predicted: dict[str, Prediction],
@@ -188,17 +203,15 @@ def _learned_tier(
     rng: random.Random | None,
     static_tier: str,
     per_doubling: float,
-    signals: dict[str, Any],
     prior: dict[str, float],
-    *,
-    default: tuple[str, str, str],
-) -> tuple[str, str, str]:
+) -> _Learned:
     """The tier by Thompson sampling over pooled tier posteriors, minus the time cost."""
+    tiers = list(members)
     names = {t: tuple(c.name for c in available if c.tier == t) for t in tiers}
     evidence = bandit.evidence(bucket, [n for group in names.values() for n in group])
     if evidence < MIN_EVIDENCE:
-        signals["learning"] = f"{evidence} of {MIN_EVIDENCE} outcomes needed before it decides"
-        return default
+        return _Learned(None, learning=f"{evidence} of {MIN_EVIDENCE} outcomes needed before "
+                                       "it decides")
     estimates: dict[str, Estimate] = {
         t: bandit.estimate(bucket, names[t], prior[members[t].name], rng) for t in tiers
     }
@@ -215,36 +228,30 @@ def _learned_tier(
     believed = max(
         tiers, key=lambda t: (value(t, sampled=False), t == static_tier, -tiers.index(t))
     )
-    signals["tiers"] = {
-        t: {
-            "backend": members[t].name,
-            "mean": round(estimates[t].mean, 3),
-            "samples": estimates[t].samples,
-            "draw": None if estimates[t].draw is None else round(estimates[t].draw, 3),
-            "time_cost": round(costs[t], 3),
-            "value": round(value(t, sampled=True), 3),
-        }
+    said = tuple(
+        TierSignal(t, members[t].name, round(estimates[t].mean, 3), estimates[t].samples,
+                   None if estimates[t].draw is None else round(estimates[t].draw, 3),
+                   round(costs[t], 3), round(value(t, sampled=True), 3))
         for t in tiers
-    }
-    if not timed:
-        signals["speed"] = "not every backend timed yet: learned quality alone decides"
+    )
+    speed = "" if timed else "not every backend timed yet: learned quality alone decides"
     if tier == static_tier:
-        return tier, default[1], ""
+        return _Learned(tier, tiers=said, speed=speed)
     other = static_tier if static_tier in estimates else next(t for t in tiers if t != tier)
     mine, theirs = estimates[tier], estimates[other]
-    speed = ""
+    faster = ""
     if costs[other] > costs[tier]:
-        speed = f", and is {times[other] / max(times[tier], 1e-3):.1f}× faster"
+        faster = f", and is {times[other] / max(times[tier], 1e-3):.1f}× faster"
     if believed == tier:
         reason = (f"{what}: learned that the {tier} tier does as well or better "
                   f"({mine.successes}/{mine.samples} good, mean {mine.mean:.2f} vs "
-                  f"{theirs.successes}/{theirs.samples}, mean {theirs.mean:.2f}{speed}) "
+                  f"{theirs.successes}/{theirs.samples}, mean {theirs.mean:.2f}{faster}) "
                   f"→ {members[tier].name}")
-        return tier, "learned", reason
+        return _Learned(tier, "learned", reason, said, speed=speed)
     reason = (f"{what}: exploring the {tier} tier (Thompson draw {mine.draw or 0:.2f} vs "
               f"{theirs.draw or 0:.2f}; means {mine.mean:.2f} vs {theirs.mean:.2f}) "
               f"→ {members[tier].name}")
-    return tier, "explore", reason
+    return _Learned(tier, "explore", reason, said, speed=speed)
 
 
 def _too_slow(
@@ -287,9 +294,3 @@ def _member_reason(
     why = _why_slow(theirs)
     return (f"{base_reason}; {pick.name} answers instead, predicted {mine.total_s:.1f} s vs "
             f"{theirs.total_s:.1f} s on {static.name}{why}")
-
-
-def _availability(c: Candidate) -> str:
-    if c.cooling:
-        return f"cooling down ({c.failures} failures)"
-    return c.status

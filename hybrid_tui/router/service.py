@@ -30,7 +30,7 @@ CONTRACT (implemented by the router helper):
         #        nothing to rate. rng (keyword, and attribute): random.Random for Thompson
         #        draws. speeds: SpeedModel. Decision.id, Done.reply_id.
         # added: the history is fitted to each model's context window (oldest turns out):
-        #        Decision/Done.history_dropped, Decision.signals["context"].
+        #        Decision/Done.history_dropped, Decision.signals.context.
         # added: submit(..., settings=ChatSettings) is a chat's override of each backend's
         #        generation settings (settings_for(name, override) gives the merge);
         #        Decision/Done.settings; Thinking events; Done's thinking and server figures.
@@ -356,10 +356,9 @@ class RouterService:
             complexity=cls.complexity,
             reason=_override_note(ask.classified) + choice.reason,
             forced=choice.forced,
-            signals={**choice.signals, "context": fit.signal(),
-                     **({"classifier_override": {"task_type": task_type,
-                                                 "complexity": complexity}}
-                        if task_type or complexity else {})},
+            signals=replace(choice.signals, context=fit.signal(),
+                            override_task_type=task_type or "",
+                            override_complexity=complexity or ""),
             history_dropped=fit.dropped,
             settings=settings,
         )

@@ -264,7 +264,7 @@ class TurnRunner:
             dropped = event.history_dropped
             said = [FORCE_WORDS[turn.force_source]] if turn.force_source in (
                 "prefix", "pin", "next") and job.other is None else []
-            if dropped:  # to fit the model's context window (signals["context"] says how)
+            if dropped:  # to fit the model's context window (signals.context says how)
                 said.append(f"{dropped} old turn{'s' if dropped != 1 else ''} left out")
             self.add_log(job, "decision", event, outcome=" · ".join(said))
         elif isinstance(event, Waiting):

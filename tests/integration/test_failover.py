@@ -197,7 +197,7 @@ async def test_three_failures_in_a_row_start_a_cooldown_and_a_success_ends_it(
         decision = events[0]
         assert decision.backend == "lmstudio"
         assert decision.reason == "ollama cooling down (3 failures) → lmstudio"
-        assert decision.signals["cooling"] == {"ollama": 3}
+        assert decision.signals.to_dict()["cooling"] == {"ollama": 3}
         assert len(ol.requests) == asked  # skipped: not asked at all
 
         await ol.set_fault(None)

@@ -75,7 +75,7 @@ async def test_a_long_session_keeps_answering_with_the_newest_turns(
                 pass
 
     assert [d.history_dropped for d in decisions[:2]] == [0, 0]
-    last, signals = decisions[-1], decisions[-1].signals["context"]
+    last, signals = decisions[-1], decisions[-1].signals.to_dict()["context"]
     assert last.history_dropped > 0
     assert signals["context_length"] == 1024 and signals["source"] == "loaded"
     assert signals["turns_kept"] + signals["turns_dropped"] == 29
@@ -99,7 +99,7 @@ async def test_ollama_keeps_its_system_prompt(config, ollama_sim: SimServer) -> 
     async with RouterService(config, poll=False) as service:
         events = await collect(service.submit(COMPLEX, history=history(40), force="ollama"))
     assert isinstance(events[-1], Done)
-    assert events[0].history_dropped > 0 and events[0].signals["context"]["source"] == "loaded"
+    assert events[0].history_dropped > 0 and events[0].signals.context.source == "loaded"
     sent = ol.requests[-1]
     assert sim_prompt_tokens(sent) <= 2048
     assert sent["messages"][0]["content"] == SYSTEM_PROMPT

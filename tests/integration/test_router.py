@@ -545,7 +545,7 @@ async def test_learning_persists_across_two_router_instances(config, sims) -> No
     async with RouterService(config, poll=False, rng=random.Random(1)) as first:
         decision = (await collect(first.submit(MEDIUM_REFACTOR)))[0]
         assert (decision.complexity, decision.backend) == ("medium", "ollama")  # the default
-        assert decision.signals["rule"] == "medium-default"
+        assert decision.signals.to_dict()["rule"] == "medium-default"
         for backend in ("lmstudio", "ollama") * 3:
             events = await collect(first.submit(MEDIUM_REFACTOR, force=backend))
             assert (events[-1].confidence >= 0.7) == (backend == "lmstudio")
@@ -556,9 +556,9 @@ async def test_learning_persists_across_two_router_instances(config, sims) -> No
     assert decision.backend == "lmstudio"
     assert decision.reason.startswith("medium refactor: learned that the fast tier does as well")
     assert "3/3 good" in decision.reason and "0/4" in decision.reason
-    assert decision.signals["rule"] == "learned"
-    assert decision.signals["bandit"]["lmstudio"]["samples"] == 3
-    assert decision.signals["bandit"]["ollama"]["successes"] == 0
+    assert decision.signals.to_dict()["rule"] == "learned"
+    assert decision.signals.to_dict()["bandit"]["lmstudio"]["samples"] == 3
+    assert decision.signals.to_dict()["bandit"]["ollama"]["successes"] == 0
 
 
 async def test_learning_disabled_neither_records_nor_uses_history(make_config, sims) -> None:
@@ -572,6 +572,6 @@ async def test_learning_disabled_neither_records_nor_uses_history(make_config, s
     async with RouterService(config, poll=False) as service:
         assert service.store is None
         events = await collect(service.submit(MEDIUM_REFACTOR))
-    assert events[0].backend == "ollama" and events[0].signals["rule"] == "medium-default"
+    assert events[0].backend == "ollama" and events[0].signals.to_dict()["rule"] == "medium-default"
     assert store.outcome_stats("refactor", "medium") == {"lmstudio": (5, 5)}
     store.close()

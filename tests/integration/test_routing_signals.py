@@ -47,7 +47,7 @@ async def test_a_decision_carries_every_signal(router) -> None:
     events = await collect(router.submit(COMPLEX))
     decision = events[0]
     assert isinstance(decision, Decision) and decision.backend == "ollama"
-    signals = decision.signals
+    signals = decision.signals.to_dict()
     assert signals["task_type"] == "analysis" and signals["words"] == ["analyze"]
     assert signals["complexity"] == "complex" and signals["complexity_score"] >= 3
     assert signals["contributions"]["hard problem"] > 0
@@ -71,7 +71,7 @@ async def test_a_decision_carries_every_signal(router) -> None:
     assert line["id"] == decision.id and line["signals"]["predicted"]["ollama"]["measured"] is False
     again = (await collect(router.submit(COMPLEX)))[0]
     assert again.id != decision.id
-    assert again.signals["predicted"]["ollama"]["measured"] is True  # the first reply was timed
+    assert again.signals.candidate("ollama").predicted.measured  # the first reply was timed
 
 
 # -- loaded models ------------------------------------------------------------------------------
@@ -84,8 +84,8 @@ async def test_loaded_state_comes_from_both_servers(config, sims) -> None:
         assert service.health.state("ollama").chosen_loaded is False
         assert service.health.state("lmstudio").chosen_loaded is True
         decision = (await collect(service.submit(COMPLEX)))[0]
-        assert decision.signals["loaded"]["ollama"]["loaded"] is False
-        assert decision.signals["predicted"]["ollama"]["load_s"] > 0
+        assert decision.signals.to_dict()["loaded"]["ollama"]["loaded"] is False
+        assert decision.signals.to_dict()["predicted"]["ollama"]["load_s"] > 0
         # answered: the model is in memory now, no need to wait for the next probe
         assert service.health.state("ollama").chosen_loaded is True
 
@@ -137,8 +137,8 @@ async def test_the_queue_is_visible_and_predicted(config, sims) -> None:
             await asyncio.sleep(0.005)
         assert service.health.state("ollama").queue == 3
         _, choice = service.route(COMPLEX)
-        assert choice.signals["predicted"]["ollama"]["ahead"] == 3
-        assert choice.signals["predicted"]["ollama"]["queue_s"] > 0
+        assert choice.signals.to_dict()["predicted"]["ollama"]["ahead"] == 3
+        assert choice.signals.to_dict()["predicted"]["ollama"]["queue_s"] > 0
         results = await asyncio.gather(*tasks)
     assert all(isinstance(r[-1], Done) for r in results)
     assert service.health.state("ollama").queue == 0
@@ -236,6 +236,7 @@ async def test_with_learning_off_nothing_is_recorded_to_rate(make_config, sims) 
     async with RouterService(config, poll=False) as service:
         done = (await collect(service.submit("format this code")))[-1]
         assert done.reply_id is None
-        assert "bandit" not in (await collect(service.submit("format this code")))[0].signals
+        decision = (await collect(service.submit("format this code")))[0]
+        assert "bandit" not in decision.signals.to_dict()
         with pytest.raises(UsageError, match="learning is off"):
             service.rate(True)

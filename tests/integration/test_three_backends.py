@@ -70,10 +70,10 @@ async def test_a_complex_prompt_goes_to_the_strong_host_with_its_model_loaded(ro
     assert decision.reason.startswith("complex analysis → ollama (strong tier, configured for")
     assert "; ollama-2 answers instead, predicted" in decision.reason
     assert decision.reason.endswith("on ollama: its model is not loaded")
-    assert decision.signals["loaded"]["ollama"]["loaded"] is False
-    assert decision.signals["predicted"]["ollama"]["load_s"] > 0
-    assert decision.signals["predicted"]["ollama-2"]["load_s"] == 0
-    assert set(decision.signals["bandit"]) == {"lmstudio", "ollama", "ollama-2"}
+    assert decision.signals.to_dict()["loaded"]["ollama"]["loaded"] is False
+    assert decision.signals.to_dict()["predicted"]["ollama"]["load_s"] > 0
+    assert decision.signals.to_dict()["predicted"]["ollama-2"]["load_s"] == 0
+    assert set(decision.signals.to_dict()["bandit"]) == {"lmstudio", "ollama", "ollama-2"}
     assert isinstance(events[-1], Done) and events[-1].backend == "ollama-2"
     assert ol.requests == [] and len(ol2.requests) == 1
 

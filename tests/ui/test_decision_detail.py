@@ -1,11 +1,18 @@
 """The decision detail: a routing-log row's signals explained in sections (task type and its
-words, complexity and its parts, the candidates side by side), whatever shape they have."""
+words, complexity and its parts, the candidates side by side), also when read back from a
+record of another shape."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from textual.widgets import Collapsible, Static
 
+from hybrid_tui.router.bandit import Estimate
+from hybrid_tui.router.classify import Classification
+from hybrid_tui.router.predict import Prediction
+from hybrid_tui.router.signals import CandidateSignal, DecisionSignals, TierSignal
 from hybrid_tui.ui.explain import explain
 from hybrid_tui.ui.screens.decision import DecisionScreen
 from tests.ui.helpers import SIZE, card_status, settle, wait_for
@@ -67,32 +74,35 @@ async def test_other_rows_show_the_decision_behind_them(make_app):
         assert "format" in _text(screen, "#detail-task")
 
 
+def _signals() -> DecisionSignals:
+    cls = Classification(
+        task_type="debugging", complexity="complex",
+        matches={"debugging": ("fix", "bug"), "analysis": ("analyze",)},
+        type_scores={"debugging": 4.0, "analysis": 3.0}, complexity_score=4.5,
+        contributions={"hard problem": 4.0, "length": 0.5}, complexity_words=("race condition",),
+    )
+    return DecisionSignals(
+        classification=cls, rule="learned", learning="3 of 3 outcomes",
+        candidates=(
+            CandidateSignal("lmstudio", "fast", "up", "qwen", True,
+                            predicted=Prediction(0.0, 0.0, 0.4, 2.0, ahead=0, measured=True),
+                            learned=Estimate(0.62, 13, 8, 9.0, 5.0)),
+            CandidateSignal("ollama", "strong", "up", "codellama:34b", False, cooling=True,
+                            failures=3,
+                            predicted=Prediction(12.0, 8.0, 1.5, 30.0, ahead=2, measured=False),
+                            learned=Estimate(0.8, 0, 0, 3.2, 0.8)),
+        ),
+        tiers=(TierSignal("fast", "lmstudio", 0.62, 13, None, 0.0, 0.62),),
+    )  # fmt: skip
+
+
 def test_explain_reads_the_router_signals():
-    signals = {
-        "task_type": "debugging", "complexity": "complex", "words": ["fix", "bug"],
-        "matches": {"debugging": ["fix", "bug"], "analysis": ["analyze"]},
-        "type_scores": {"debugging": 4.0, "analysis": 3.0},
-        "complexity_score": 4.5, "contributions": {"complexity words": 4.0, "length": 0.5},
-        "candidates": {"lmstudio": "up", "ollama": "up"},
-        "availability": {"lmstudio": "up", "ollama": "cooling down (3 failures)"},
-        "loaded": {"lmstudio": {"model": "qwen", "loaded": True},
-                   "ollama": {"model": "codellama:34b", "loaded": False}},
-        "predicted": {"lmstudio": {"queue_s": 0.0, "load_s": 0.0, "ttft_s": 0.4,
-                                   "decode_s": 2.0, "total_s": 2.4, "ahead": 0,
-                                   "measured": True},
-                      "ollama": {"queue_s": 12.0, "load_s": 8.0, "ttft_s": 1.5,
-                                 "decode_s": 30.0, "total_s": 51.5, "ahead": 2,
-                                 "measured": False}},
-        "bandit": {"lmstudio": {"mean": 0.62, "samples": 13, "successes": 8},
-                   "ollama": {"mean": 0.8, "samples": 0, "successes": 0}},
-        "tiers": {"fast": {"backend": "lmstudio", "mean": 0.62, "samples": 13}},
-        "forced": False, "rule": "learned", "learning": "3 of 3 outcomes",
-    }
-    why = explain(signals, backend="lmstudio", model="qwen", forced=False,
+    why = explain(_signals(), backend="lmstudio", model="qwen", forced=False,
                   reason="learned that the fast tier does as well")
     assert ("set by", "“fix”, “bug”") in why.task
     assert ("also matched", "analysis (3.00): “analyze”") in why.task
-    assert ("  complexity words", "+4.00") in why.complexity
+    assert ("  hard problem", "+4.00") in why.complexity
+    assert ("complexity words", "“race condition”") in why.complexity
     lm, ol = why.candidates
     assert lm["backend"] == "▸ lmstudio" and ol["backend"] == "  ollama"
     assert ol["status"] == "cooling down (3 failures)"
@@ -100,13 +110,19 @@ def test_explain_reads_the_router_signals():
     assert ol["queue"] == "12.0 s (2 ahead)" and lm["queue"] == "none"
     assert lm["ttft"] == "400 ms" and lm["total"] == "2.4 s" and ol["total"] == "51.5 s (guess)"
     assert lm["learned"] == "0.62 (8/13 good)" and ol["learned"] == "0.80 (prior only)"
-    assert why.tiers == [("fast → lmstudio", "mean 0.62, samples 13")]
+    assert why.tiers == [("fast → lmstudio", "mean 0.62, samples 13, time cost 0.00, value 0.62")]
     assert why.other == [("learning", "3 of 3 outcomes")]
     assert ("rule", "learned") in why.summary
 
 
+def test_signals_survive_the_json_round_trip():
+    signals = _signals()
+    again = DecisionSignals.from_dict(json.loads(json.dumps(signals.to_dict())))
+    assert explain(again, backend="lmstudio") == explain(signals, backend="lmstudio")
+
+
 @pytest.mark.parametrize(
-    "signals",
+    "data",
     [
         None,
         {},
@@ -116,8 +132,8 @@ def test_explain_reads_the_router_signals():
         {"task_type": "edit", "words": "edit", "history": {"a": [3, 4]}},
     ],
 )
-def test_explain_survives_any_shape(signals):
-    why = explain(signals, backend="a")
+def test_a_record_of_another_shape_still_reads(data):
+    why = explain(DecisionSignals.from_dict(data), backend="a")
     for row in why.candidates:
         assert set(row) >= {"backend", "status", "total", "learned"}
     rows = why.summary + why.task + why.complexity + why.tiers + why.other
@@ -125,5 +141,5 @@ def test_explain_survives_any_shape(signals):
 
 
 def test_the_decision_id_is_shown():
-    why = explain({}, backend="a", decision_id="0123456789ab")
+    why = explain(DecisionSignals(), backend="a", decision_id="0123456789ab")
     assert ("decision id", "0123456789ab") in why.summary

@@ -102,16 +102,17 @@ def test_priors_come_from_the_fixed_rules() -> None:
     assert prior_mean("strong", "fast", "simple") == PRIOR_OTHER
     bandit = Bandit()
     choice = choose(cls("analysis", "medium"), [FAST, STRONG], bandit=bandit)
-    assert choice.signals["bandit"]["ollama"]["mean"] == PRIOR_FAVOURED
-    assert choice.signals["bandit"]["lmstudio"]["mean"] == PRIOR_OTHER
-    assert choice.signals["bandit"]["lmstudio"]["samples"] == 0
+    learned = {c.name: c.learned for c in choice.signals.candidates}
+    assert learned["ollama"].mean == PRIOR_FAVOURED
+    assert learned["lmstudio"].mean == PRIOR_OTHER
+    assert learned["lmstudio"].samples == 0
 
 
 def test_the_fast_tier_starts_low_on_complex_prompts() -> None:
     assert prior_mean("fast", "strong", "complex") == PRIOR_FAST_COMPLEX < PRIOR_OTHER
     assert prior_mean("fast", "fast", "complex") == PRIOR_FAVOURED  # the config says fast
     choice = choose(cls("analysis", "complex"), [FAST, STRONG], bandit=Bandit())
-    assert choice.signals["bandit"]["lmstudio"]["mean"] == PRIOR_FAST_COMPLEX
+    assert choice.signals.candidate("lmstudio").learned.mean == PRIOR_FAST_COMPLEX
 
 
 def test_humaneval_pass_rates_move_the_prior_for_code_only() -> None:
@@ -143,7 +144,7 @@ def test_fixed_rules_stand_until_a_bucket_has_evidence() -> None:
     bandit = Bandit({REFACTOR: {"lmstudio": (MIN_EVIDENCE - 1, MIN_EVIDENCE - 1)}})
     choice = choose(cls(*REFACTOR), [FAST, STRONG], bandit=bandit, rng=random.Random(0))
     assert (choice.backend, choice.rule) == ("ollama", "medium-default")
-    assert "outcomes needed" in choice.signals["learning"]
+    assert "outcomes needed" in choice.signals.learning
 
 
 def test_clear_evidence_overrules_the_fixed_rules() -> None:
@@ -153,9 +154,9 @@ def test_clear_evidence_overrules_the_fixed_rules() -> None:
     assert choice.reason.startswith(
         "medium refactor: learned that the fast tier does as well or better (12/12 good"
     )
-    assert choice.signals["tiers"]["fast"]["samples"] == 12
+    assert choice.signals.tiers[0].tier == "fast" and choice.signals.tiers[0].samples == 12
     greedy = choose(cls(*REFACTOR), [FAST, STRONG], bandit=bandit)
-    assert greedy.backend == "lmstudio" and greedy.signals["tiers"]["fast"]["draw"] is None
+    assert greedy.backend == "lmstudio" and greedy.signals.tiers[0].draw is None
 
 
 def test_agreeing_evidence_keeps_the_fixed_reason() -> None:
@@ -183,7 +184,8 @@ def test_forced_and_only_up_ignore_the_bandit() -> None:
     forced = choose(cls(*REFACTOR), [FAST, STRONG], force="ollama", bandit=bandit,
                     rng=random.Random(0))
     assert (forced.backend, forced.rule, forced.forced) == ("ollama", "forced", True)
-    assert forced.signals["forced"] is True and "bandit" in forced.signals
+    assert forced.signals.forced is True
+    assert all(c.learned is not None for c in forced.signals.candidates)
     down = Candidate("lmstudio", "fast", ("format",), "down", "small")
     only = choose(cls(*REFACTOR), [down, STRONG], bandit=bandit, rng=random.Random(0))
     assert (only.backend, only.rule) == ("ollama", "only-up")

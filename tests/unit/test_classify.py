@@ -235,8 +235,7 @@ def test_result_shape() -> None:
     assert isinstance(result, Classification)
     assert result.task_type in TASK_TYPES and result.complexity in COMPLEXITIES
     assert result.labels == frozenset({"analysis", "complex"})
-    signals = result.as_signals()
-    assert signals["matches"] == {"analysis": ["analyze"], "planning": ["architecture"]}
+    assert result.matches == {"analysis": ("analyze",), "planning": ("architecture",)}
     with pytest.raises(AttributeError):
         result.task_type = "edit"  # type: ignore[misc]
 

@@ -22,6 +22,7 @@ from hybrid_tui.router.context_window import (
     window_for,
 )
 from hybrid_tui.router.messages import SYSTEM_PROMPT, build_messages, continuation
+from hybrid_tui.router.signals import ContextSignal
 
 
 def chat(turns: int, size: int = 700) -> list[dict[str, str]]:
@@ -155,14 +156,14 @@ def test_the_budget_follows_a_reply_cap() -> None:
 
 def test_signal_names_the_figures() -> None:
     fit = fit_messages(build_messages("q", history=chat(40)), Window(4096, "loaded"))
-    assert fit.signal() == {
-        "context_length": 4096,
-        "source": "loaded",
-        "budget": fit.budget,
-        "estimated_tokens": fit.tokens,
-        "turns_kept": fit.kept,
-        "turns_dropped": fit.dropped,
-    }
+    assert fit.signal() == ContextSignal(
+        context_length=4096,
+        source="loaded",
+        budget=fit.budget,
+        estimated_tokens=fit.tokens,
+        turns_kept=fit.kept,
+        turns_dropped=fit.dropped,
+    )
 
 
 # -- where the window figure comes from ----------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from hybrid_tui.errors import UsageError
 from hybrid_tui.router.classify import Classification, classify
 from hybrid_tui.router.decide import Candidate, check_force, decide
-from hybrid_tui.router.learn import favoured, is_success, smoothed_rate
+from hybrid_tui.router.learn import is_success
 
 # the default config's two backends
 LM = Candidate("lmstudio", "fast", ("template", "edit", "format", "boilerplate"), "up", "qwen")
@@ -46,9 +46,10 @@ def test_complex_analysis_goes_to_ollama() -> None:
     assert (
         choice.reason == "complex analysis → ollama (strong tier, configured for analysis, complex)"
     )
-    assert choice.signals["rule"] == "task-types"
-    assert choice.signals["candidates"] == {"lmstudio": "up", "ollama": "up"}
-    assert choice.signals["matches"]["analysis"] == ["analyze"]
+    assert choice.signals.rule == "task-types"
+    assert [(c.name, c.status) for c in choice.signals.candidates] == [
+        ("lmstudio", "up"), ("ollama", "up")]
+    assert choice.signals.words == ("analyze",)
 
 
 # -- 1. forced ----------------------------------------------------------------------------
@@ -120,7 +121,7 @@ def test_default_provider_down_falls_through_to_routing() -> None:
 def test_unknown_default_provider_is_ignored_and_noted() -> None:
     choice = decide(cls("format"), [LM, OL], default_provider="vllm")
     assert choice.backend == "lmstudio"
-    assert choice.signals["default_provider_ignored"] == "vllm"
+    assert choice.signals.default_provider_ignored == "vllm"
 
 
 # -- 3. only one available -------------------------------------------------------------------
@@ -147,7 +148,7 @@ def test_none_up_still_routes_and_says_so() -> None:
     choice = decide(cls("format"), [down(LM), down(OL)])
     assert choice.backend == "lmstudio"
     assert choice.reason.endswith("; no backend is up, trying anyway")
-    assert choice.signals["none_up"] is True
+    assert choice.signals.none_up is True
 
 
 def test_unknown_health_counts_as_available_for_routing() -> None:
@@ -229,46 +230,7 @@ def test_simple_goes_to_fast_tier(task_type: str) -> None:
     assert choice.reason == f"simple {task_type} → fast tier (lmstudio)"
 
 
-# -- 7. medium: history, else defaults ------------------------------------------------------
-
-
-def test_medium_uses_clear_history() -> None:
-    history = {"ollama": (8, 10), "lmstudio": (3, 9)}
-    choice = decide(cls("refactor", "medium"), [FAST, STRONG], history=history)
-    assert (choice.backend, choice.rule) == ("ollama", "history")
-    assert choice.reason == "medium refactor: history favours ollama (8/10 vs 3/9)"
-    assert choice.signals["history"] == {"ollama": [8, 10], "lmstudio": [3, 9]}
-
-
-def test_medium_history_can_favour_the_fast_tier() -> None:
-    history = {"ollama": (1, 6), "lmstudio": (9, 10)}
-    choice = decide(cls("debugging", "medium"), [FAST, STRONG], history=history)
-    assert (choice.backend, choice.rule) == ("lmstudio", "history")
-
-
-def test_history_ignores_backends_that_are_down() -> None:
-    history = {"ollama": (9, 10), "lmstudio": (3, 9), "llamacpp": (5, 9)}
-    third = Candidate("llamacpp", "fast", (), "up")
-    choice = decide(cls("refactor", "medium"), [FAST, down(STRONG), third], history=history)
-    assert choice.backend == "llamacpp"
-    assert choice.reason == "medium refactor: history favours llamacpp (5/9 vs 3/9)"
-
-
-@pytest.mark.parametrize(
-    "history",
-    [
-        None,
-        {},
-        {"ollama": (2, 2)},  # too few samples
-        {"ollama": (5, 10), "lmstudio": (5, 10)},  # a tie
-    ],
-)
-def test_medium_without_clear_history_uses_defaults(history) -> None:
-    strong = decide(cls("debugging", "medium"), [FAST, STRONG], history=history)
-    assert (strong.backend, strong.rule) == ("ollama", "medium-default")
-    assert strong.reason == "medium debugging → strong tier (ollama)"
-    fast = decide(cls("edit", "medium"), [FAST, STRONG], history=history)
-    assert (fast.backend, fast.rule) == ("lmstudio", "medium-default")
+# -- 7. medium: defaults per task type ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -284,23 +246,11 @@ def test_medium_without_clear_history_uses_defaults(history) -> None:
     ],
 )
 def test_medium_defaults_per_task_type(task_type: str, backend: str) -> None:
-    assert decide(cls(task_type, "medium"), [FAST, STRONG]).backend == backend
+    choice = decide(cls(task_type, "medium"), [FAST, STRONG])
+    assert (choice.backend, choice.rule) == (backend, "medium-default")
 
 
 # -- learning rules ---------------------------------------------------------------------
-
-
-def test_smoothed_rate_has_a_prior() -> None:
-    assert smoothed_rate(0, 0) == 0.5
-    assert smoothed_rate(2, 2) == 0.75
-    assert smoothed_rate(80, 100) == pytest.approx(81 / 102)
-
-
-def test_favoured_needs_samples_and_a_margin() -> None:
-    assert favoured({"a": (3, 3)}, ["a", "b"]) == ("a", "3/3 vs 0/0")
-    assert favoured({"a": (2, 2)}, ["a", "b"]) is None
-    assert favoured({"a": (5, 10), "b": (5, 10)}, ["a", "b"]) is None
-    assert favoured({"a": (5, 10), "b": (9, 10)}, ["a"]) is None  # one name: nothing to compare
 
 
 def test_success_rule() -> None:

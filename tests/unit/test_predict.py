@@ -141,7 +141,7 @@ def test_the_fastest_member_of_the_tier_answers() -> None:
     assert choice.reason.startswith("complex analysis → ollama-a (strong tier, configured for")
     assert "; ollama-b answers instead, predicted" in choice.reason
     assert "on ollama-a: 2 ahead in its queue" in choice.reason
-    assert choice.signals["predicted"]["ollama-a"]["ahead"] == 2
+    assert choice.signals.candidate("ollama-a").predicted.ahead == 2
     # equal predictions: the fixed rules' pick (config order) stays
     assert choose(cls("analysis", "complex"), [FAST, STRONG_A, STRONG_B]).backend == "ollama-a"
 
@@ -151,8 +151,9 @@ def test_a_loaded_model_beats_a_cold_one_of_the_same_tier() -> None:
     choice = choose(cls("analysis", "complex"), [FAST, cold, STRONG_B])
     assert choice.backend == "ollama-b"
     assert "its model is not loaded" in choice.reason
-    assert choice.signals["loaded"]["ollama-a"] == {"model": "big", "loaded": False}
-    assert choice.signals["predicted"]["ollama-a"]["load_s"] == DEFAULT_LOAD_S
+    cold_one = choice.signals.candidate("ollama-a")
+    assert (cold_one.model, cold_one.loaded) == ("big", False)
+    assert cold_one.predicted.load_s == DEFAULT_LOAD_S
 
 
 def test_forced_tier_takes_its_fastest_member() -> None:

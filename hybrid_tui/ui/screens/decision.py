@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Collapsible, Static
 
 from hybrid_tui.generation import settings_from_dict
+from hybrid_tui.router.signals import DecisionSignals
 from hybrid_tui.ui.explain import Explanation, Rows, explain
 from hybrid_tui.ui.safe import sanitize
 from hybrid_tui.ui.widgets.routing_log import LogEntry, describe
@@ -71,8 +72,9 @@ class DecisionScreen(ModalScreen[None]):
         super().__init__(classes="detail-screen")
         self.entry = entry
         decision = decision_of(entry)
+        # the log keeps the decision as JSON data (it is exported and saved with the session)
         self.explanation = explain(
-            decision.get("signals"),
+            DecisionSignals.from_dict(decision.get("signals")),
             backend=str(decision.get("backend") or ""),
             model=str(decision.get("model") or ""),
             forced=decision.get("forced") if isinstance(decision.get("forced"), bool) else None,
