@@ -44,3 +44,17 @@ def test_a_decision_event_writes_its_signals_as_that_dict():
     line = event_to_dict(decision)
     assert line["event"] == "decision" and line["signals"] == signals.to_dict()
     assert line["id"] == decision.id
+
+
+def test_a_saved_turn_keeps_its_decision_signals_typed():
+    from hybrid_tui.session import Turn, turn_from_record, turn_to_record
+
+    signals = choose(classify("refactor the whole codebase"), [FAST, STRONG],
+                     bandit=Bandit()).signals
+    decision = Decision("ollama", "big", "refactor", "complex", "why", signals=signals)
+    turn = Turn(number=1, prompt="refactor the whole codebase", status="done",
+                decision=decision)
+    record = json.loads(json.dumps(turn_to_record(turn)))
+    back = turn_from_record(record).decision
+    assert back is not None and isinstance(back.signals, DecisionSignals)
+    assert back.signals.to_dict() == signals.to_dict() and back.id == decision.id
