@@ -78,6 +78,8 @@ def test_each_row_has_the_figures_its_target_needs(quick_run):
     assert {"streaming at 2,000 tok/s p99", "one backend a black hole p99"} <= names[
         "responsive"
     ]
+    assert {"regret_ratio", "regret_ratio (two backends)"} <= names["routing"]
+    assert {"tier agreement (tuning)", "tier agreement (held-out)"} <= names["judgment"]
 
 
 def test_the_report_names_machine_and_command(quick_run):
