@@ -314,16 +314,21 @@ MODULE_LINES, SYSTEM_LINES = 100, 2000
 #: only this many words of a prompt are searched for named sizes, and this many characters
 #: for inline lists: the request is stated in its prose, which comes before (or instead of)
 #: pasted code
-SIZE_SCAN_WORDS, SIZE_SCAN_LIMIT = 400, 2_000
+SIZE_SCAN_WORDS, SIZE_SCAN_LIMIT = 200, 1_500
 _SENTENCE_END = re.compile(r"[.;:!?\n]")
 
 
 def _inline_list(text: str) -> bool:
     """Three or more things listed in one sentence ("timeouts, health checks, eviction, ...")."""
     head = text[:SIZE_SCAN_LIMIT]
-    if head.count(", ") < 3:
-        return False
-    return any(s.count(", ") >= 3 for s in _SENTENCE_END.split(head))
+    commas = []
+    at = head.find(", ")
+    while at >= 0:
+        commas.append(at)
+        at = head.find(", ", at + 2)
+    # three commas with no sentence end between the first and the last
+    return any(not _SENTENCE_END.search(head, commas[i], commas[i + 2])
+               for i in range(len(commas) - 2))
 
 
 def _number(word: str) -> int | None:
@@ -342,9 +347,9 @@ def _named_sizes(words: list[str]) -> tuple[bool, float]:
     or one word later ("three storage nodes", "hundreds of microservices")."""
     system, module = False, 0.0
     head = words[:SIZE_SCAN_WORDS]
-    for i, word in enumerate(head):
-        if not (word[0].isdigit() or word in _NUMBER_WORDS):
-            continue
+    counts = [i for i, word in enumerate(head) if word[0].isdigit() or word in _NUMBER_WORDS]
+    for i in counts:
+        word = head[i]
         count_word, _, unit = word.partition("-")  # "300-line"
         count = _number(count_word)
         if count is None:

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from hybrid_tui.config import TIERS
 from hybrid_tui.errors import UsageError
+from hybrid_tui.router.bandit import Estimate
 from hybrid_tui.router.classify import Classification
+from hybrid_tui.router.predict import Prediction
 from hybrid_tui.router.signals import CandidateSignal, DecisionSignals
 
 #: task types the fast tier serves when nothing else decides
@@ -64,10 +66,12 @@ class Candidate:
     def available(self) -> bool:
         return self.status != "down" and not self.cooling
 
-    def signal(self) -> CandidateSignal:
-        """What the decision's signals say of this backend (before predictions)."""
+    def signal(
+        self, predicted: Prediction | None = None, learned: Estimate | None = None
+    ) -> CandidateSignal:
+        """What the decision's signals say of this backend."""
         return CandidateSignal(self.name, self.tier, self.status, self.model, self.loaded,
-                               self.cooling, self.failures)
+                               self.cooling, self.failures, predicted, learned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +105,17 @@ def decide(
         raise UsageError("no backend is enabled in the configuration")
     by_name = {c.name: c for c in candidates}
     cls = classification
-    signals = DecisionSignals(classification=cls,
-                              candidates=tuple(c.signal() for c in candidates))
+    said = tuple(c.signal() for c in candidates)
     what = f"{cls.complexity} {cls.task_type}"
     cooling = [c for c in candidates if c.cooling]
+    ignored, none_up = "", False
 
     def choose(c: Candidate, reason: str, rule: str, *, forced: bool = False) -> Choice:
         if cooling and not forced:
             reason = _with_cooling(reason, cooling, c, rule)
-        said = replace(signals, rule=rule, forced=forced)
-        return Choice(c.name, reason, said, forced=forced, rule=rule)
+        signals = DecisionSignals(cls, rule, forced, said, default_provider_ignored=ignored,
+                                  none_up=none_up)
+        return Choice(c.name, reason, signals, forced=forced, rule=rule)
 
     if force and force != "auto":
         check_force(force, candidates)
@@ -126,7 +131,7 @@ def decide(
     if soft is not None and soft.available:
         return choose(soft, f"default provider is {soft.name} (config)", "default-provider")
     if soft is None and default_provider != "auto":
-        signals = replace(signals, default_provider_ignored=default_provider)
+        ignored = default_provider
     if len(available) == 1:
         only = available[0]
         state = "is up" if only.status != "unknown" else "may be up (not probed yet)"
@@ -134,8 +139,7 @@ def decide(
 
     pool = available or list(candidates)
     suffix = "" if available else "; no backend is up, trying anyway"
-    if not available:
-        signals = replace(signals, none_up=True)
+    none_up = not available
 
     labels = cls.labels
     matching = [c for c in pool if labels.intersection(c.task_types)]

@@ -40,7 +40,7 @@ from hybrid_tui.router.bandit import (
 from hybrid_tui.router.classify import Classification
 from hybrid_tui.router.decide import Candidate, Choice, _with_cooling, decide
 from hybrid_tui.router.predict import Prediction, SpeedModel
-from hybrid_tui.router.signals import TierSignal
+from hybrid_tui.router.signals import DecisionSignals, TierSignal
 
 #: rules of :func:`decide` whose choice is final
 FINAL_RULES = frozenset({"forced", "default-provider", "only-up"})
@@ -122,14 +122,19 @@ def choose(
     bucket = (cls.task_type, cls.complexity)
     predicted = predictions(cls, candidates, speeds)
     prior = priors(cls, candidates, static_tier, bandit) if bandit is not None else {}
-    signals = replace(static.signals, candidates=tuple(
-        replace(s, predicted=predicted[s.name],
-                learned=bandit.estimate(bucket, (s.name,), prior[s.name]) if bandit else None)
-        for s in static.signals.candidates
-    ))
+    said = tuple(
+        c.signal(predicted[c.name],
+                 bandit.estimate(bucket, (c.name,), prior[c.name]) if bandit else None)
+        for c in candidates
+    )
+    learned = _Learned(None)
 
     def done(choice: Choice) -> Choice:
-        return replace(choice, signals=replace(signals, rule=choice.rule))
+        signals = DecisionSignals(
+            cls, choice.rule, choice.forced, said, learned.tiers, learned.learning,
+            learned.speed, static.signals.default_provider_ignored, static.signals.none_up,
+        )
+        return Choice(choice.backend, choice.reason, signals, choice.forced, choice.rule)
 
     # 3. filters: a final rule, nothing available, or a forced tier (its fastest member)
     available = [c for c in candidates if c.available]
@@ -152,8 +157,6 @@ def choose(
     if bandit is not None and len(tiers) > 1:
         learned = _learned_tier(bucket, what, members, available, predicted, bandit, rng,
                                 static_tier, settings.slowdown_cost, prior)
-        signals = replace(signals, tiers=learned.tiers, learning=learned.learning,
-                          speed=learned.speed)
         if learned.tier is not None:
             tier = learned.tier
             if tier != static_tier:
