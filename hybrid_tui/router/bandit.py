@@ -14,12 +14,13 @@ where ``prior`` (:func:`prior_mean`) comes from what is known before any reply:
   because small models fail them more often, and until its own replies say otherwise the
   bandit believes that (trying the fast tier on every complex bucket was most of its regret);
 - the HumanEval benchmark (``hybrid-tui benchmark``), for task types whose answer is code
-  (:data:`CODE_TASK_TYPES`): each backend's prior moves by how far its model's measured
-  pass rate lies from the mean of the models measured (``code_gap``: a model 20 points
-  better than the others starts 0.1 higher, one 20 points worse 0.1 lower, see
-  :data:`PASS_RATE_SHARE`). Half the gap, because HumanEval grades standalone functions
-  against tests, a proxy for the user's own prompts; and the prior stays worth
-  :data:`PRIOR_WEIGHT` replies, so a handful of the user's outcomes outweigh it.
+  (:data:`CODE_TASK_TYPES`): each backend's prior moves by half of how far its model's
+  measured pass rate lies from the mean over the candidate backends measured (``code_gap``:
+  a model 20 points above that mean starts 0.1 higher, one 20 points below 0.1 lower; see
+  :data:`PASS_RATE_SHARE`; nothing moves unless two backends were measured). Half, because
+  HumanEval grades standalone functions against tests, a proxy for the user's own prompts;
+  and the prior stays worth :data:`PRIOR_WEIGHT` replies, so a handful of the user's
+  outcomes outweigh it.
 
 Buckets are independent (moving a bucket's prior towards the same backend's record on other
 task types of that complexity was tried and routed worse: see BENCHMARKS.md). Evidence is
@@ -44,7 +45,7 @@ PRIOR_OTHER = 0.5
 PRIOR_FAST_COMPLEX = 0.3
 #: task types whose reply is code, where HumanEval pass rates inform the prior
 CODE_TASK_TYPES = frozenset({"template", "boilerplate", "edit", "refactor", "debugging"})
-#: how much of a model's HumanEval pass-rate gap (to the other measured models) moves its prior
+#: how much of a model's HumanEval pass-rate gap (to the measured backends' mean) moves its prior
 PASS_RATE_SHARE = 0.5
 #: how many outcomes the prior is worth
 PRIOR_WEIGHT = 4.0
@@ -61,7 +62,7 @@ def prior_mean(
     tier: str, favoured_tier: str, complexity: str = "medium", code_gap: float = 0.0
 ) -> float:
     """The prior success rate of a backend (or tier) in one bucket; ``code_gap`` is its
-    HumanEval pass-rate gap to the other measured models (0 when not measured, or the task
+    HumanEval pass-rate gap to the measured backends' mean (0 when not measured, or the task
     type's answer is not code). See the module docstring."""
     if tier == favoured_tier:
         base = PRIOR_FAVOURED
