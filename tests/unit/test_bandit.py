@@ -123,6 +123,7 @@ def test_humaneval_pass_rates_move_the_prior_for_code_only() -> None:
                             ("ollama", "codellama:34b"): PassRate(131, 164)})
     rates = {"lmstudio": (73 + 1) / 166, "ollama": (131 + 1) / 166}
     gap = (rates["ollama"] - rates["lmstudio"]) / 2  # each model's distance from the mean
+    assert PASS_RATE_SHARE == 0.5  # half the gap (README)
     code = priors(cls("refactor", "medium"), [fast, strong], "strong", bandit)
     assert code["ollama"] == pytest.approx(PRIOR_FAVOURED + PASS_RATE_SHARE * gap)
     assert code["lmstudio"] == pytest.approx(PRIOR_OTHER - PASS_RATE_SHARE * gap)

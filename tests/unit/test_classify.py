@@ -115,6 +115,8 @@ def test_phrase_beats_its_first_word() -> None:
         ("the total is wrong for orders with discounts, debug it", "medium"),
         ("why do I get NameError: name 'pd' is not defined", "simple"),
         ("add two complex numbers given as tuples", "simple"),
+        ("tidy this 300-line function", "medium"),
+        ("add request logging to several services", "complex"),
     ],
 )
 def test_complexity(prompt: str, complexity: str) -> None:
@@ -124,6 +126,14 @@ def test_complexity(prompt: str, complexity: str) -> None:
 def test_quicksort_is_not_quick() -> None:
     assert classify("write a quicksort").simplicity_words == ()
     assert classify("write a quick sort").simplicity_words == ("quick",)
+
+
+@pytest.mark.parametrize(
+    "prompt", ["make the login flow secure", "plan the migration of the orders table",
+               "the workers share a cache concurrently"],
+)
+def test_security_migration_and_concurrency_are_hard_problems(prompt: str) -> None:
+    assert classify(prompt).contributions["hard problem"] >= 2
 
 
 def test_hard_problem_words_are_capped_and_listed() -> None:
