@@ -58,3 +58,11 @@ def test_a_saved_turn_keeps_its_decision_signals_typed():
     back = turn_from_record(record).decision
     assert back is not None and isinstance(back.signals, DecisionSignals)
     assert back.signals.to_dict() == signals.to_dict() and back.id == decision.id
+
+
+def test_a_classifier_override_is_said_and_read_back():
+    signals = DecisionSignals(override_task_type="refactor", override_complexity="")
+    data = signals.to_dict()
+    assert data["classifier_override"] == {"task_type": "refactor", "complexity": None}
+    assert DecisionSignals.from_dict(data).override_task_type == "refactor"
+    assert "classifier_override" not in DecisionSignals().to_dict()
