@@ -18,6 +18,7 @@ from hybrid_tui.config import Config
 from hybrid_tui.router.classify import classify
 from hybrid_tui.router.decide import decide
 from hybrid_tui.router.service import RouterService
+from hybrid_tui.store import Outcome
 
 SEED = 20_240_601
 #: a prompt and its context files
@@ -99,12 +100,12 @@ def run(settings: Settings) -> Row:
 def _seed_history(service: RouterService, count: int) -> None:
     rng = random.Random(SEED + 1)
     for _ in range(count):
-        service.learner.record(
+        service.learner.record(Outcome(
             task_type=rng.choice(("format", "edit", "analysis", "general", "refactor")),
             complexity=rng.choice(("simple", "medium", "complex")),
             backend=rng.choice(("lmstudio", "ollama")), model="m",
             confidence=rng.random(), ttft_ms=100.0, tokens_per_s=50.0,
-        )
+        ))
 
 
 def _timed_route(service: RouterService) -> Callable[[list[Case]], list[float]]:

@@ -33,6 +33,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,7 +41,7 @@ from hybrid_tui import locations
 from hybrid_tui.errors import StoreError
 from hybrid_tui.private_files import create_private, make_dirs, private_dir, tighten
 
-__all__ = ["SCHEMA_VERSION", "OutcomeStore", "Store", "StoreError", "move_aside"]
+__all__ = ["SCHEMA_VERSION", "Outcome", "OutcomeStore", "Store", "StoreError", "move_aside"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -59,6 +60,35 @@ _TRANSIENT = {5: "another process holds the database's lock", 6: "the database i
 #: SQLITE_CORRUPT, SQLITE_NOTADB: the file is not a database SQLite can use
 _UNREADABLE = frozenset({11, 26})
 _SIDE_FILES = ("-wal", "-shm")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One reply as the router learns from it: the bucket, who answered, the verdict's
+    inputs (confidence, escalated, failed, cancelled, code check) and its speed."""
+
+    task_type: str
+    complexity: str
+    backend: str
+    model: str = ""
+    confidence: float | None = None
+    escalated: bool = False
+    #: the request failed (the server, not the answer): kept, but says nothing of quality
+    failed: bool = False
+    cancelled: bool = False
+    #: the user named the backend or tier
+    forced: bool = False
+    #: the reply's code check: "ok", "failed" or None (no code, or not checked)
+    code_check: str | None = None
+    ttft_ms: float | None = None
+    tokens_per_s: float | None = None
+    tokens: int | None = None
+    total_ms: float | None = None
+    #: the server's own model-load time, when it says
+    load_ms: float | None = None
+    #: the model was not in memory when the request started
+    cold: bool = False
+    decision_id: str | None = None
 
 #: columns added after version 1, with their types (added in place to an older file)
 _OUTCOME_COLUMNS_V2 = (
@@ -250,32 +280,13 @@ class Store:
 
     # -- outcomes --------------------------------------------------------------------------
 
-    def record_outcome(
-        self,
-        *,
-        task_type: str,
-        complexity: str,
-        backend: str,
-        success: bool,
-        model: str = "",
-        confidence: float | None = None,
-        escalated: bool = False,
-        failed: bool = False,
-        ttft_ms: float | None = None,
-        tokens_per_s: float | None = None,
-        decision_id: str | None = None,
-        tokens: int | None = None,
-        total_ms: float | None = None,
-        load_ms: float | None = None,
-        cold: bool = False,
-        cancelled: bool = False,
-        forced: bool = False,
-        code_check: str | None = None,
-    ) -> int:
-        """Append one reply's outcome; returns its row id (for feedback)."""
-        values = (time.time(), task_type, complexity, backend, model, int(success), confidence,
-                  int(escalated), int(failed), ttft_ms, tokens_per_s, decision_id, tokens,
-                  total_ms, load_ms, int(cold), int(cancelled), int(forced), code_check)
+    def record_outcome(self, outcome: Outcome, *, success: bool) -> int:
+        """Append one reply's outcome with its verdict; returns its row id (for feedback)."""
+        o = outcome
+        values = (time.time(), o.task_type, o.complexity, o.backend, o.model, int(success),
+                  o.confidence, int(o.escalated), int(o.failed), o.ttft_ms, o.tokens_per_s,
+                  o.decision_id, o.tokens, o.total_ms, o.load_ms, int(o.cold), int(o.cancelled),
+                  int(o.forced), o.code_check)
         sql = ("INSERT INTO outcomes (ts, task_type, complexity, backend, model, success,"
                " confidence, escalated, failed, ttft_ms, tokens_per_s, decision_id, tokens,"
                " total_ms, load_ms, cold, cancelled, forced, code_check)"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hybrid_tui.bench.results import BenchmarkStore
 from hybrid_tui.errors import StoreError, UsageError
@@ -28,7 +28,7 @@ from hybrid_tui.router.bandit import Bandit
 from hybrid_tui.router.predict import SpeedModel
 
 if TYPE_CHECKING:
-    from hybrid_tui.store import Store
+    from hybrid_tui.store import Outcome, Store
 
 log = logging.getLogger(__name__)
 
@@ -112,55 +112,26 @@ class Learner:
         self.load()
         return self.bandit.counts((task_type, complexity))
 
-    def record(self, **outcome: Any) -> bool:
-        """Record one reply's outcome (the keywords of :meth:`record_reply`); returns whether
-        it counted as a success."""
-        return self.record_reply(**outcome)[0]
-
-    def record_reply(
-        self,
-        *,
-        task_type: str,
-        complexity: str,
-        backend: str,
-        model: str,
-        confidence: float | None,
-        escalated: bool = False,
-        failed: bool = False,
-        ttft_ms: float | None = None,
-        tokens_per_s: float | None = None,
-        tokens: int | None = None,
-        total_ms: float | None = None,
-        load_ms: float | None = None,
-        cold: bool = False,
-        cancelled: bool = False,
-        forced: bool = False,
-        code_check: str | None = None,
-        decision_id: str | None = None,
-    ) -> tuple[bool, int | None]:
-        """Record one reply: its verdict, its speed; returns (success, store row id)."""
+    def record(self, outcome: Outcome) -> tuple[bool, int | None]:
+        """Record one reply: its verdict, its speed; returns (success, store row id; None
+        when learning is off or the store failed)."""
+        o = outcome
         success = is_success(
-            confidence, self.threshold, escalated=escalated, failed=failed,
-            cancelled=cancelled, code_check=code_check,
+            o.confidence, self.threshold, escalated=o.escalated, failed=o.failed,
+            cancelled=o.cancelled, code_check=o.code_check,
         )  # fmt: skip
-        if not failed and not cancelled:
+        if not o.failed and not o.cancelled:
             self.speeds.observe(
-                backend, task_type, ttft_ms=ttft_ms, tokens=tokens, tokens_per_s=tokens_per_s,
-                load_ms=load_ms, cold=cold,
+                o.backend, o.task_type, ttft_ms=o.ttft_ms, tokens=o.tokens,
+                tokens_per_s=o.tokens_per_s, load_ms=o.load_ms, cold=o.cold,
             )  # fmt: skip
         if not self.enabled or self.store is None:
             return success, None
         self.load()
-        if not failed:  # a server failure says nothing about the quality of its answers
-            self.bandit.add((task_type, complexity), backend, success)
+        if not o.failed:  # a server failure says nothing about the quality of its answers
+            self.bandit.add((o.task_type, o.complexity), o.backend, success)
         try:
-            row = self.store.record_outcome(
-                task_type=task_type, complexity=complexity, backend=backend, model=model,
-                success=success, confidence=confidence, escalated=escalated, failed=failed,
-                ttft_ms=ttft_ms, tokens_per_s=tokens_per_s, decision_id=decision_id,
-                tokens=tokens, total_ms=total_ms, load_ms=load_ms, cold=cold,
-                cancelled=cancelled, forced=forced, code_check=code_check,
-            )  # fmt: skip
+            row = self.store.record_outcome(o, success=success)
         except StoreError as exc:
             self._warn(exc)
             return success, None

@@ -1,5 +1,6 @@
-"""The end of a reply: the ``Done`` event (scored, its code checked) and the outcome that
-the learner records for it, including replies that failed or were cancelled half-way."""
+"""The end of a reply: the ``Done`` event (scored, its code checked) and the
+:class:`~hybrid_tui.store.Outcome` the learner records for it, including replies that failed
+or were cancelled half-way."""
 
 from __future__ import annotations
 
@@ -12,8 +13,25 @@ from hybrid_tui.backends.transport import EMPTY_REPLY
 from hybrid_tui.events import Done
 from hybrid_tui.router.attempt import Chain, Reply
 from hybrid_tui.router.classify import Classification
-from hybrid_tui.router.learn import Learner
 from hybrid_tui.router.score import score_reply
+from hybrid_tui.store import Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How one reply ended, as far as its verdict goes: scored (``confidence``), sent on to
+    the strong tier (``escalated``), failed by its server, closed by the user, or with code
+    that did not pass its check."""
+
+    confidence: float | None = None
+    escalated: bool = False
+    failed: bool = False
+    cancelled: bool = False
+    code_check: str | None = None
+
+
+FAILED = Verdict(failed=True)
+CANCELLED = Verdict(cancelled=True)
 
 #: a server-reported load time at least this long was a cold load (a model already in
 #: memory reports a few milliseconds of scheduling)
@@ -104,44 +122,32 @@ def _figures(stats: StreamStats | None, cold: bool) -> dict[str, Any]:
     }
 
 
-def record(
-    learner: Learner,
-    cls: Classification,
-    reply: Reply,
-    confidence: float | None,
-    *,
-    decision_id: str,
-    forced: bool = False,
-    escalated: bool = False,
-    failed: bool = False,
-    cancelled: bool = False,
-    code_check: str | None = None,
-    cold: bool = False,
-) -> int | None:
-    """Record one reply's outcome and speed; returns its store row id (None when learning
-    is off or the store failed)."""
+def outcome_of(
+    cls: Classification, reply: Reply, verdict: Verdict, *, decision_id: str,
+    forced: bool = False, cold: bool = False,
+) -> Outcome:
+    """The :class:`Outcome` the learner records for ``reply``."""
     stats = reply.stats
     tps = None
     if stats is not None:
         # the server's own decode speed (Ollama eval_count/eval_duration) beats the client's
         tps = stats.server_tokens_per_s or stats.tokens_per_s
-    _, row = learner.record_reply(
+    return Outcome(
         task_type=cls.task_type,
         complexity=cls.complexity,
         backend=reply.backend,
         model=reply.model,
-        confidence=confidence,
-        escalated=escalated,
-        failed=failed,
+        confidence=verdict.confidence,
+        escalated=verdict.escalated,
+        failed=verdict.failed,
+        cancelled=verdict.cancelled,
+        forced=forced,
+        code_check=verdict.code_check,
         ttft_ms=stats.ttft_ms if stats else reply.ttft_ms,
         tokens_per_s=tps,
         tokens=stats.tokens if stats else (len(reply.parts) or None),
         total_ms=stats.total_ms if stats else None,
         load_ms=stats.server_load_ms if stats else None,
         cold=cold,
-        cancelled=cancelled,
-        forced=forced,
-        code_check=code_check,
         decision_id=decision_id,
     )
-    return row

@@ -101,7 +101,7 @@ from hybrid_tui.router.messages import (
     continuation,
     nobody_answered,
 )
-from hybrid_tui.router.outcomes import finish, record
+from hybrid_tui.router.outcomes import CANCELLED, FAILED, Verdict, finish, outcome_of
 from hybrid_tui.router.policy import Settings, choose, predictions
 from hybrid_tui.router.predict import SpeedModel
 from hybrid_tui.store import OutcomeStore, Store
@@ -393,16 +393,14 @@ class RouterService:
             try:
                 if problem is not None:
                     raise problem
-                attempt = self._attempt(turn, reply, fit.messages, submitted, settings)
-                async with aclosing(attempt) as events:
+                stream = self._stream(turn, reply, fit.messages, submitted, settings)
+                async with aclosing(stream) as events:
                     async for ev in events:
                         yield ev
-                self._succeeded(reply)
                 break
             except BackendError as exc:
                 failures[name] = exc
-                self.health.mark_failed(name, exc.message, _failure_kind(exc))
-                self._record(turn, reply, None, failed=True)
+                self._failed(turn, reply, exc)
                 chain.add(reply, exc)
                 nxt = self._fallback(cls, failures)
                 if nxt is None:
@@ -433,8 +431,8 @@ class RouterService:
                           scoring=self.config.routing.confidence_scoring, cold=turn.cold)
         done = finished.done
         strong = self._escalation_target(cls, choice, reply, done)
-        row = self._record(turn, reply, done.confidence, escalated=strong is not None,
-                           code_check=finished.code_check)
+        row = self._record(turn, reply, Verdict(done.confidence, escalated=strong is not None,
+                                                code_check=finished.code_check))
         yield replace(done, reply_id=row, history_dropped=fit.dropped, settings=settings)
         if strong is None:
             return
@@ -455,14 +453,12 @@ class RouterService:
         try:
             if problem is not None:
                 raise problem
-            attempt = self._attempt(turn, second, fit.messages, time.perf_counter(), settings)
-            async with aclosing(attempt) as events:
+            stream = self._stream(turn, second, fit.messages, time.perf_counter(), settings)
+            async with aclosing(stream) as events:
                 async for ev in events:
                     yield ev
-            self._succeeded(second)
         except BackendError as exc:
-            self.health.mark_failed(strong, exc.message, _failure_kind(exc))
-            self._record(turn, second, None, failed=True)
+            self._failed(turn, second, exc)
             yield Error(
                 message=f"escalation to {strong} failed: {exc.message}",
                 backend=strong,
@@ -472,10 +468,32 @@ class RouterService:
             return
         final = finish(cls, prompt, second, escalated=True,
                        scoring=self.config.routing.confidence_scoring, cold=turn.cold)
-        row = self._record(turn, second, final.done.confidence, code_check=final.code_check)
+        row = self._record(turn, second, Verdict(final.done.confidence,
+                                                 code_check=final.code_check))
         yield replace(final.done, reply_id=row, history_dropped=fit.dropped, settings=settings)
 
     # -- steps ---------------------------------------------------------------------------
+
+    async def _stream(
+        self,
+        turn: _Turn,
+        reply: Reply,
+        messages: Sequence[Message],
+        submitted: float,
+        settings: ChatSettings,
+    ) -> AsyncIterator[Token | Thinking | Waiting]:
+        """One attempt at ``reply`` on its backend (:meth:`_attempt`); the backend is marked
+        fine when the reply ends. Raises :class:`BackendError` (the caller falls back, fails
+        over or gives up): the first reply and the escalated one take this same path."""
+        async with aclosing(self._attempt(turn, reply, messages, submitted, settings)) as events:
+            async for ev in events:
+                yield ev
+        self._succeeded(reply)
+
+    def _failed(self, turn: _Turn, reply: Reply, exc: BackendError) -> None:
+        """``reply``'s request failed: the backend counts it, the learner records it."""
+        self.health.mark_failed(reply.backend, exc.message, _failure_kind(exc))
+        self._record(turn, reply, FAILED)
 
     def _attempt(
         self,
@@ -515,7 +533,7 @@ class RouterService:
         """The consumer closed the stream: a reply that had started counts as cancelled."""
         reply = turn.current
         if reply is not None and id(reply) in turn.open and reply.parts:
-            self._record(turn, reply, None, cancelled=True)
+            self._record(turn, reply, CANCELLED)
 
     def _queue_listener(self, name: str, limiter: FifoLimiter) -> Callable[[], None]:
         def changed() -> None:
@@ -603,33 +621,14 @@ class RouterService:
         times = predictions(cls, strong, self.speeds)
         return min(strong, key=lambda c: times[c.name].total_s).name
 
-    def _record(
-        self,
-        turn: _Turn,
-        reply: Reply,
-        confidence: float | None,
-        *,
-        escalated: bool = False,
-        failed: bool = False,
-        cancelled: bool = False,
-        code_check: str | None = None,
-    ) -> int | None:
+    def _record(self, turn: _Turn, reply: Reply, verdict: Verdict) -> int | None:
         """Record ``reply``'s outcome once; returns its store row id."""
         turn.open.discard(id(reply))
-        row = record(
-            self.learner,
-            turn.cls,
-            reply,
-            confidence,
-            decision_id=turn.decision_id,
-            forced=turn.forced,
-            escalated=escalated,
-            failed=failed,
-            cancelled=cancelled,
-            code_check=code_check,
-            cold=turn.cold if reply is turn.current else False,
-        )
-        if not failed and not cancelled:
+        cold = turn.cold if reply is turn.current else False
+        outcome = outcome_of(turn.cls, reply, verdict, decision_id=turn.decision_id,
+                             forced=turn.forced, cold=cold)
+        _, row = self.learner.record(outcome)
+        if not verdict.failed and not verdict.cancelled:
             self.health.note_speed(reply.backend, self.speeds.tokens_per_s(reply.backend))
         return row
 

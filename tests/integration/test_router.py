@@ -15,7 +15,7 @@ from hybrid_tui.router.limiter import FifoLimiter
 from hybrid_tui.router.messages import build_messages, hint, nobody_answered
 from hybrid_tui.router.service import RouterService
 from hybrid_tui.sim import Fault, SimServer
-from hybrid_tui.store import Store
+from hybrid_tui.store import Outcome, Store
 from tests.support import collect, dead_url, with_backend
 
 COMPLEX = "analyze this complex system architecture"
@@ -565,9 +565,7 @@ async def test_learning_disabled_neither_records_nor_uses_history(make_config, s
     lm, ol = sims
     store = Store()
     for _ in range(5):
-        store.record_outcome(
-            task_type="refactor", complexity="medium", backend="lmstudio", success=True
-        )
+        store.record_outcome(Outcome("refactor", "medium", "lmstudio"), success=True)
     config = make_config(lmstudio=lm.url, ollama=ol.url, learning_enabled=False)
     async with RouterService(config, poll=False) as service:
         assert service.store is None

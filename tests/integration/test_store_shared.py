@@ -22,15 +22,14 @@ TIMEOUT = 60
 #: with a short lock wait so the other writers' locks must be waited out by retrying
 WRITER = textwrap.dedent("""
     import pathlib, sys
-    from hybrid_tui.store import Store
+    from hybrid_tui.store import Outcome, Store
     store = Store(sys.argv[1], busy_timeout=0.02, retry_for=10.0, notice=lambda line: None)
     pathlib.Path(sys.argv[1] + ".started-" + sys.argv[2]).touch()
     session = store.new_session(sys.argv[2])
     for i in range(40):
         turn = store.save_turn(session, None, prompt=f"{sys.argv[2]} {i}", reply="")
         store.save_turn(session, turn, prompt=f"{sys.argv[2]} {i}", reply="ok", status="done")
-        store.record_outcome(task_type="edit", complexity="simple", backend=sys.argv[2],
-                             success=True)
+        store.record_outcome(Outcome("edit", "simple", sys.argv[2]), success=True)
     print(store.retries)
 """)
 

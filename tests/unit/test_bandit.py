@@ -27,7 +27,7 @@ from hybrid_tui.router.classify import Classification
 from hybrid_tui.router.decide import Candidate
 from hybrid_tui.router.learn import Learner, is_success
 from hybrid_tui.router.policy import choose, priors
-from hybrid_tui.store import Store
+from hybrid_tui.store import Outcome, Store
 
 FAST = Candidate("lmstudio", "fast", ("format",), "up", "small")
 STRONG = Candidate("ollama", "strong", ("analysis", "complex"), "up", "big")
@@ -211,9 +211,9 @@ def test_outcomes_persist_and_are_read_once(tmp_path) -> None:
     first = _learner(path)
     key = {"task_type": "refactor", "complexity": "medium", "model": "m"}
     for good in (True, True, True):
-        first.record(**key, backend="lmstudio", confidence=0.9 if good else 0.2)
-    first.record(**key, backend="ollama", confidence=0.3)
-    first.record(**key, backend="ollama", confidence=None, failed=True)  # not a verdict
+        first.record(Outcome(**key, backend="lmstudio", confidence=0.9 if good else 0.2))
+    first.record(Outcome(**key, backend="ollama", confidence=0.3))
+    first.record(Outcome(**key, backend="ollama", failed=True))  # not a verdict
     first.store.close()
 
     class CountingStore(Store):
@@ -228,7 +228,7 @@ def test_outcomes_persist_and_are_read_once(tmp_path) -> None:
     for _ in range(50):
         choose(cls(*REFACTOR), [FAST, STRONG], bandit=second.bandit, rng=random.Random(1))
         second.stats("refactor", "medium")
-    second.record(**key, backend="lmstudio", confidence=0.95)  # write-through
+    second.record(Outcome(**key, backend="lmstudio", confidence=0.95))  # write-through
     assert second.bandit.counts(REFACTOR)["lmstudio"] == (4, 4)
     assert CountingStore.reads == 1
     second.store.close()
@@ -257,8 +257,7 @@ def test_the_learner_reads_the_stored_humaneval_results(tmp_path) -> None:
 def test_a_rating_overrides_the_verdict_and_persists(tmp_path) -> None:
     path = tmp_path / "s.sqlite3"
     learner = _learner(path)
-    success, row = learner.record_reply(task_type="edit", complexity="simple",
-                                        backend="lmstudio", model="qwen", confidence=0.95)
+    success, row = learner.record(Outcome("edit", "simple", "lmstudio", "qwen", 0.95))
     assert success and row is not None
     line = learner.rate(False)  # the last reply
     assert line.startswith(f"rated reply {row} - (lmstudio · qwen, simple edit)")
@@ -279,8 +278,7 @@ def test_nothing_to_rate_is_a_usage_error(tmp_path) -> None:
         learner.rate(True)
     with pytest.raises(UsageError, match="there is no reply 42"):
         learner.rate(True, 42)
-    _, failed = learner.record_reply(task_type="edit", complexity="simple", backend="x",
-                                     model="m", confidence=None, failed=True)
+    _, failed = learner.record(Outcome("edit", "simple", "x", "m", failed=True))
     with pytest.raises(UsageError, match="failed before it ended"):
         learner.rate(True, failed)
     learner.store.close()

@@ -8,7 +8,7 @@ import pytest
 
 from hybrid_tui import locations
 from hybrid_tui.router.learn import Learner
-from hybrid_tui.store import SCHEMA_VERSION, Store, StoreError
+from hybrid_tui.store import SCHEMA_VERSION, Outcome, Store, StoreError
 
 
 def test_nothing_is_created_until_first_use() -> None:
@@ -36,16 +36,10 @@ def test_wal_mode_and_integrity(tmp_path) -> None:
 def test_outcome_stats_per_key(tmp_path) -> None:
     store = Store(tmp_path / "s.sqlite3")
     for success in (True, True, False):
-        store.record_outcome(
-            task_type="refactor", complexity="medium", backend="ollama", success=success
-        )
-    store.record_outcome(
-        task_type="refactor", complexity="medium", backend="lmstudio", success=False
-    )
-    store.record_outcome(
-        task_type="refactor", complexity="simple", backend="lmstudio", success=True
-    )
-    store.record_outcome(task_type="edit", complexity="medium", backend="lmstudio", success=True)
+        store.record_outcome(Outcome("refactor", "medium", "ollama"), success=success)
+    store.record_outcome(Outcome("refactor", "medium", "lmstudio"), success=False)
+    store.record_outcome(Outcome("refactor", "simple", "lmstudio"), success=True)
+    store.record_outcome(Outcome("edit", "medium", "lmstudio"), success=True)
     assert store.outcome_stats("refactor", "medium") == {"lmstudio": (0, 1), "ollama": (2, 3)}
     assert store.outcome_stats("refactor", "simple") == {"lmstudio": (1, 1)}
     assert store.outcome_stats("planning", "complex") == {}
@@ -56,14 +50,9 @@ def test_outcomes_survive_reopening(tmp_path) -> None:
     path = tmp_path / "s.sqlite3"
     with Store(path) as first:
         first.record_outcome(
-            task_type="edit",
-            complexity="simple",
-            backend="lmstudio",
+            Outcome("edit", "simple", "lmstudio", "qwen", confidence=0.9, ttft_ms=12.5,
+                    tokens_per_s=40.0),
             success=True,
-            model="qwen",
-            confidence=0.9,
-            ttft_ms=12.5,
-            tokens_per_s=40.0,
         )
     with Store(path) as second:
         assert second.outcome_stats("edit", "simple") == {"lmstudio": (1, 1)}
@@ -127,10 +116,10 @@ def test_learner_records_success_by_threshold(tmp_path) -> None:
     store = Store(tmp_path / "s.sqlite3")
     learner = Learner(store, enabled=True, threshold=0.7)
     key = {"task_type": "edit", "complexity": "medium", "backend": "lmstudio", "model": "m"}
-    assert learner.record(**key, confidence=0.9) is True
-    assert learner.record(**key, confidence=0.5) is False
-    assert learner.record(**key, confidence=0.9, escalated=True) is False
-    assert learner.record(**key, confidence=None, failed=True) is False
+    assert learner.record(Outcome(**key, confidence=0.9))[0] is True
+    assert learner.record(Outcome(**key, confidence=0.5))[0] is False
+    assert learner.record(Outcome(**key, confidence=0.9, escalated=True))[0] is False
+    assert learner.record(Outcome(**key, confidence=None, failed=True))[0] is False
     # the failed request is kept but teaches nothing about answer quality
     assert learner.stats("edit", "medium") == {"lmstudio": (1, 3)}
     store.close()
@@ -139,7 +128,7 @@ def test_learner_records_success_by_threshold(tmp_path) -> None:
 def test_learning_disabled_touches_nothing(tmp_path) -> None:
     store = Store(tmp_path / "s.sqlite3")
     learner = Learner(store, enabled=False, threshold=0.7)
-    learner.record(task_type="edit", complexity="simple", backend="a", model="m", confidence=1.0)
+    learner.record(Outcome("edit", "simple", "a", "m", confidence=1.0))
     assert learner.stats("edit", "simple") == {}
     assert not store.path.exists()
 
@@ -149,9 +138,7 @@ def test_learner_survives_an_unusable_store(tmp_path) -> None:
     blocker.write_text("x")
     learner = Learner(Store(blocker / "s.sqlite3"), enabled=True, threshold=0.7)
     assert learner.stats("edit", "simple") == {}
-    assert learner.record(
-        task_type="edit", complexity="simple", backend="a", model="m", confidence=0.9
-    )
+    assert learner.record(Outcome("edit", "simple", "a", "m", confidence=0.9))[0]
 
 
 def test_foreign_key_on_turns(tmp_path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from hybrid_tui import locations
-from hybrid_tui.store import Store, StoreError
+from hybrid_tui.store import Outcome, Store, StoreError
 
 
 def mode(path: Path) -> int:
@@ -153,8 +153,7 @@ def test_two_stores_on_one_file_write_at_once(tmp_path) -> None:
             for i in range(60):
                 turn = store.save_turn(session, None, prompt=f"p{i}", reply="")
                 store.save_turn(session, turn, prompt=f"p{i}", reply="done", status="done")
-                store.record_outcome(task_type="edit", complexity="simple", backend="b",
-                                     success=True)
+                store.record_outcome(Outcome("edit", "simple", "b"), success=True)
         except BaseException as exc:
             errors.append(exc)
 
