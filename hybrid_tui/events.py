@@ -45,7 +45,7 @@ class Decision:
     #: unique per decision
     id: str = field(default_factory=new_decision_id)
     #: earlier turns of the chat left out so the rest fits the chosen model's context
-    #: window (the figures are in ``signals["context"]``)
+    #: window (the figures are in ``signals.context``)
     history_dropped: int = 0
     #: what is asked of the chosen backend: its config with the chat's override on top
     settings: ChatSettings | None = None

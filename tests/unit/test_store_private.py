@@ -171,5 +171,7 @@ def test_two_stores_on_one_file_write_at_once(tmp_path) -> None:
 def test_benchmark_results_made_first_are_private_too(loose_umask) -> None:
     from hybrid_tui.bench.results import BenchmarkStore
 
-    assert BenchmarkStore().pass_rates() == {}
+    assert BenchmarkStore().pass_rates() == {}  # a read creates nothing
+    assert not locations.store_file().exists()
+    BenchmarkStore().save_run("HumanEval", 0, [])
     assert mode(locations.store_file()) == 0o600 and mode(locations.data_dir()) == 0o700
