@@ -68,7 +68,7 @@ class ContextSignal:
     """The context window the chat history was fitted to, and what was left out."""
 
     context_length: int
-    #: loaded | trained | default (see ``context_window.Window``)
+    #: configured | loaded | trained | default (see ``context_window.Window``)
     source: str
     budget: int
     estimated_tokens: int

@@ -204,10 +204,10 @@ async def test_num_ctx_is_the_window_the_history_is_fitted_to(
         events = await collect(service.submit(PROMPT, history=history, force="ollama"))
         await service.health.refresh()
         loaded = service.health.state("ollama").models
-    context = events[0].signals["context"]
-    assert (context["context_length"], context["source"]) == (2048, "configured")
-    assert context["budget"] == 2048 - 256  # max_tokens is the room kept for the reply
-    assert events[0].history_dropped > 0 and context["estimated_tokens"] <= context["budget"]
+    context = events[0].signals.context
+    assert (context.context_length, context.source) == (2048, "configured")
+    assert context.budget == 2048 - 256  # max_tokens is the room kept for the reply
+    assert events[0].history_dropped > 0 and context.estimated_tokens <= context.budget
     assert last_body(ollama_sim)["options"]["num_ctx"] == 2048
     # the simulator loads the model with it, as /api/ps then says
     assert next(m for m in loaded if m.name == "codellama:34b").context_length == 2048
