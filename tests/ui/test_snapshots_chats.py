@@ -6,7 +6,9 @@ are set to the frozen clock before the chats list is drawn."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
+import uuid
 
 from hybrid_tui import locations
 from hybrid_tui.sim import Fault
@@ -69,8 +71,11 @@ def test_asked_the_other_model(snap_compare, sims):
     assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=run)
 
 
-def test_decision_detail(snap_compare, sims):
-    """A routing-log row opened: the decision explained."""
+def test_decision_detail(snap_compare, sims, monkeypatch):
+    """A routing-log row opened: the decision explained (its id, shown on screen, from a
+    counter instead of a random UUID)."""
+    ids = itertools.count(1)
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=next(ids)))
 
     async def run(pilot):
         app = pilot.app
