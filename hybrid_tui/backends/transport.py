@@ -21,7 +21,7 @@ import os
 import re
 import time
 from abc import abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -38,6 +38,7 @@ from hybrid_tui.backends.http_errors import (
     transport_error,
 )
 from hybrid_tui.backends.streaming import LineTooLong
+from hybrid_tui.config_values import is_loopback_host
 from hybrid_tui.errors import (
     BackendError,
     BackendTimeout,
@@ -63,6 +64,32 @@ JSON_BODY_LIMIT = 8 * 1024 * 1024
 EMPTY_REPLY = "empty reply (possible context overflow)"
 
 _USERINFO = re.compile(r"//[^/@]*@")
+#: loopback hosts that never go through a proxy, besides the configured ones
+_LOOPBACK = ("localhost", "*.localhost", "127.0.0.1", "::1")
+
+
+def make_client(
+    endpoints: Iterable[str] = (),
+    *,
+    timeout: httpx.Timeout | float,
+    limits: httpx.Limits | None = None,
+) -> httpx.AsyncClient:
+    """The HTTP client to share: remote servers are reached through the environment's proxy
+    (``HTTP(S)_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) as usual, loopback ones never. A proxy
+    cannot reach a server on this machine (it would look down), and would see every prompt
+    and key sent to it. ``endpoints``: the configured servers, so a loopback address other
+    than 127.0.0.1 (127.0.0.2, ``[::ffff:127.0.0.1]``) is recognised too.
+    """
+    hosts = set(_LOOPBACK)
+    for endpoint in endpoints:
+        host = httpx.URL(endpoint).host
+        if is_loopback_host(host):
+            hosts.add(host)
+    # a mount of None means "no proxy": the client's own direct connection pool
+    direct = {f"all://[{h}]" if ":" in h else f"all://{h}": None for h in hosts}
+    return httpx.AsyncClient(
+        timeout=timeout, limits=limits or httpx.Limits(), mounts=direct, trust_env=True
+    )
 
 
 def normalise_endpoint(endpoint: str, api_suffixes: tuple[str, ...] = ()) -> str:
