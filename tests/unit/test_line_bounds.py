@@ -107,3 +107,30 @@ def test_splitting_an_unterminated_32_mib_line_is_linear():
         assert s.feed(piece) == []
     assert s.feed(b"\n") == [b"a" * (32 * MiB)]
     assert time.process_time() - start < 1.5  # quadratic splitting took ~5 s here
+
+
+# ---- the config key -----------------------------------------------------------------------
+
+
+def test_max_line_bytes_is_a_per_backend_key(tmp_path):
+    from hybrid_tui.config import load_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text("backends:\n  ollama:\n    max_line_bytes: 4096\n", encoding="utf-8")
+    config = load_config(str(path), env={})
+    assert config.backends["ollama"].max_line_bytes == 4096
+    assert load_config(None, env={}).backends["ollama"].max_line_bytes == MiB
+
+
+@pytest.mark.parametrize(("value", "problem"), [("100", "must be at least 1024, got 100"),
+                                                ("big", "expected a whole number")])
+def test_a_bad_max_line_bytes_is_one_clear_config_error(tmp_path, value, problem):
+    from hybrid_tui.config import load_config
+    from hybrid_tui.errors import ConfigError
+
+    path = tmp_path / "config.yaml"
+    path.write_text(f"backends:\n  ollama:\n    max_line_bytes: {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path), env={})
+    assert "backends.ollama.max_line_bytes" in str(info.value)
+    assert problem in str(info.value)
