@@ -246,6 +246,9 @@ def parse_json_object(raw: bytes | str) -> dict[str, Any] | None:
 
 
 _OPEN = "<think>"
+#: blank text a reply may start with before ``<think>`` is no longer looked for (holding
+#: more would let a server that sends only whitespace cost quadratic time)
+MAX_LEAD = 4096
 _CLOSE = "</think>"
 
 
@@ -282,7 +285,7 @@ class ThinkSplitter:
                 if body.startswith(_OPEN):
                     buf = body[len(_OPEN) :]
                     self._state = "inside"
-                elif _OPEN.startswith(body):  # empty, or a cut-off "<thi"
+                elif _OPEN.startswith(body) and len(buf) <= MAX_LEAD:  # empty, or "<thi"
                     self._pending = buf
                     return out
                 else:

@@ -134,3 +134,18 @@ def test_a_bad_max_line_bytes_is_one_clear_config_error(tmp_path, value, problem
         load_config(str(path), env={})
     assert "backends.ollama.max_line_bytes" in str(info.value)
     assert problem in str(info.value)
+
+
+# ---- held-back text ------------------------------------------------------------------------
+
+
+def test_a_reply_of_endless_blank_tokens_is_not_held_back_forever():
+    """Blank text before a possible ``<think>`` is held, but only so much: a server sending
+    whitespace token after token cost quadratic time (each token re-joined the held text)."""
+    parser = OllamaStreamParser()
+    line = b'{"message":{"role":"assistant","content":"\\n"},"done":false}\n'
+    start = time.process_time()
+    out = [delta for _ in range(100_000) for delta in parser.feed(line)]
+    assert time.process_time() - start < 1.0  # quadratic: 1.7 s here
+    assert "".join(d.text for d in out) == "\n" * 100_000
+    assert not any(d.reasoning for d in out)
