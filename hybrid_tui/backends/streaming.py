@@ -25,7 +25,7 @@ class LineTooLong(ValueError):
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        super().__init__(f"a line of the stream is longer than {limit:,} bytes")
+        super().__init__(f"a line longer than {limit:,} bytes")
 
 
 class LineSplitter:

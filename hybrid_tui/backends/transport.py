@@ -352,7 +352,7 @@ class HTTPBackend(Backend):
             raise self._scrub(http_error(response.status_code, raw[:limit], backend=self.name))
         if len(raw) > limit:
             raise ResponseTooLarge(
-                f"the reply body is larger than {limit:,} bytes", backend=self.name
+                f"response too large: the reply body is over {limit:,} bytes", backend=self.name
             )
         try:
             data = json.loads(raw)

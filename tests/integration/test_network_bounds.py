@@ -88,6 +88,7 @@ async def test_an_endless_line_is_cut_off_at_the_limit_and_the_connection_closed
             await reply(backend)
         assert time.perf_counter() - start < 3.0
         assert info.value.partial == "Hello"
+        assert info.value.message.startswith("response too large: ")
         assert "longer than 262,144 bytes" in info.value.message
         await asyncio.wait_for(server.cut.wait(), 10)  # the client hung up: writes fail
         assert server.sent < 32 * MiB
@@ -211,3 +212,13 @@ async def test_a_body_dripping_a_byte_at_a_time_is_bounded_by_the_whole_timeout(
             await backend.models(timeout=0.5)  # type: ignore[call-arg]
         assert time.perf_counter() - start < 3.0
         assert "no whole answer within 0.5 s" in info.value.message
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_huge_reply_sent_whole_instead_of_streamed_is_refused(kind, client):
+    async with RawServer(endless_json(b'{"message":{"content":"')) as server:
+        with pytest.raises(ResponseTooLarge) as info:
+            await reply(backend_at(kind, server.url, client))
+        assert info.value.message.startswith("response too large: ")
+        await asyncio.wait_for(server.cut.wait(), 10)
+        assert server.sent < 200 * MiB
