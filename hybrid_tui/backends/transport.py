@@ -374,13 +374,17 @@ class HTTPBackend(Backend):
     async def post_for_error(
         self, path: str, body: dict[str, Any], timeout: float
     ) -> BackendError | None:
-        """POST ``body`` (not streamed) and return the error its answer carries, if any."""
+        """POST ``body`` (not streamed) and return the error its answer carries, if any,
+        all within ``timeout`` s."""
         try:
-            async with self.client.stream(
-                "POST", self.url(path), json=body, headers=self.headers(), timeout=timeout
-            ) as response:
+            async with (
+                asyncio.timeout(timeout),
+                self.client.stream(
+                    "POST", self.url(path), json=body, headers=self.headers(), timeout=timeout
+                ) as response,
+            ):
                 raw = await read_limited(response)
-        except httpx.HTTPError:
+        except (httpx.HTTPError, TimeoutError):
             return None
         found = None
         if response.status_code >= 400:

@@ -36,12 +36,12 @@ def chunk(kind: str, text: str = "", *, thinking: str = "", done: bool = False) 
         if done:
             obj.update(done_reason="stop", eval_count=2, eval_duration=1000)
         return json.dumps(obj).encode() + b"\n"
-    if done:
-        return b"data: [DONE]\n\n"
     delta = {"reasoning_content": thinking} if thinking else {"content": text}
     obj = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
-           "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}  # fmt: skip
-    return b"data: " + json.dumps(obj).encode() + b"\n\n"
+           "choices": [{"index": 0, "delta": {} if done else delta,
+                        "finish_reason": "stop" if done else None}]}  # fmt: skip
+    event = b"data: " + json.dumps(obj).encode() + b"\n\n"
+    return event + b"data: [DONE]\n\n" if done else event
 
 
 #: bytes that carry no text: what a server may send to keep a connection open
