@@ -16,7 +16,7 @@ from hybrid_tui.backends import make_backend
 from hybrid_tui.backends.base import Backend, StreamStats, TextDelta
 from hybrid_tui.backends.transport import JSON_BODY_LIMIT
 from hybrid_tui.config import BackendConfig
-from hybrid_tui.errors import BackendTimeout, ResponseTooLarge
+from hybrid_tui.errors import BackendTimeout, ResponseTooLarge, TruncatedStream
 from tests.hostile import PIECE, Answer, RawRequest, RawServer, head
 
 KINDS = ["ollama", "openai"]
@@ -55,7 +55,8 @@ async def client():
 
 
 def backend_at(kind: str, url: str, client: httpx.AsyncClient, **changes) -> Backend:
-    config = BackendConfig(name=f"raw-{kind}", kind=kind, endpoint=url, timeout=5.0, **changes)
+    changes.setdefault("timeout", 5.0)
+    config = BackendConfig(name=f"raw-{kind}", kind=kind, endpoint=url, **changes)
     return make_backend(config, client)
 
 
@@ -222,3 +223,23 @@ async def test_a_huge_reply_sent_whole_instead_of_streamed_is_refused(kind, clie
         assert info.value.message.startswith("response too large: ")
         await asyncio.wait_for(server.cut.wait(), 10)
         assert server.sent < 200 * MiB
+
+
+async def test_asking_again_after_an_empty_reply_is_bounded_too(client):
+    """An empty stream is explained by asking again without streaming: a server that drips
+    that answer cannot hold the reply open past the backend's timeout."""
+
+    async def answer(server: RawServer, request: RawRequest, writer: asyncio.StreamWriter) -> None:
+        if json.loads(request.body).get("stream"):
+            writer.write(head(CONTENT_TYPE["openai"]))  # and nothing: an empty reply
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100000\r\n\r\n{")  # fmt: skip
+        await server.pour(writer, b" ", pause=0.05)
+
+    async with RawServer(answer) as server:
+        start = time.perf_counter()
+        with pytest.raises(TruncatedStream):
+            await reply(backend_at("openai", server.url, client, timeout=0.5))
+        assert time.perf_counter() - start < 3.0
+        assert len(server.requests) == 2
