@@ -9,7 +9,10 @@ have carried every prompt and API key through it.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
+import sys
 import time
 
 import httpx
@@ -150,3 +153,18 @@ async def test_the_fine_tune_model_list_has_an_overall_timeout(monkeypatch):
             await finetune_cli.listed_models(backend)  # type: ignore[arg-type]
     assert time.perf_counter() - start < 3.0
     assert "did not arrive within 0.5 s" in info.value.message
+
+
+async def test_status_in_a_proxied_shell_sees_the_local_servers(proxy, lmstudio_sim, ollama_sim,
+                                                                tmp_path):  # fmt: skip
+    path = tmp_path / "config.yaml"
+    path.write_text(f"backends:\n  lmstudio:\n    endpoint: {lmstudio_sim.url}\n"
+                    f"  ollama:\n    endpoint: {ollama_sim.url}\n", encoding="utf-8")  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hybrid_tui", "status", "--json", "--config", str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=dict(os.environ))
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    states = {b["name"]: b["status"] for b in json.loads(out)["backends"]}
+    assert set(states.values()) <= {"up", "degraded"}, states
+    assert proxy.requests == []
