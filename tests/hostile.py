@@ -98,6 +98,8 @@ class RawServer:
             await self.answer(self, request, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             self.cut.set()
+        except asyncio.CancelledError:
+            pass  # the server is closing: a handler cancelled at the top ends quietly
         finally:
             self._tasks.discard(task)
             writer.close()
