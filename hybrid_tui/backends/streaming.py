@@ -38,10 +38,13 @@ class LineSplitter:
     a read that ends no line is only appended, and searched for line endings on its own.
     """
 
-    __slots__ = ("_buf", "_max", "_skip_lf")
+    __slots__ = ("_buf", "_max", "_more", "_more_size", "_skip_lf")
 
     def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
-        self._buf = bytearray()
+        self._buf = b""  # the start of a line whose end has not come yet
+        # reads that continued it without ending it, joined once the end comes
+        self._more: list[bytes] = []
+        self._more_size = 0
         self._max = max_line
         # the previous piece ended with "\r": a "\n" starting the next piece belongs to it
         self._skip_lf = False
@@ -55,12 +58,16 @@ class LineSplitter:
             return []
         if self._buf:
             if 10 not in data and 13 not in data:  # still inside the buffered line
-                self._buf += data
-                if len(self._buf) > self._max:
+                self._more.append(data)
+                self._more_size += len(data)
+                if len(self._buf) + self._more_size > self._max:
                     raise LineTooLong(self._max)
                 return []
-            buf = bytes(self._buf) + data
-            self._buf.clear()
+            if self._more:
+                buf = b"".join([self._buf, *self._more, data])
+                self._more, self._more_size = [], 0
+            else:
+                buf = self._buf + data
         else:
             buf = data
         if 13 in buf:  # b"\r" (an int is a plain memchr, several times faster)
@@ -69,10 +76,9 @@ class LineSplitter:
             parts = _EOL.split(buf)
         else:
             parts = buf.split(b"\n")
-        rest = parts.pop()
-        if len(buf) > self._max and max(len(rest), *map(len, parts or [b""])) > self._max:
+        self._buf = parts.pop()
+        if len(buf) > self._max and max(len(self._buf), *map(len, parts or [b""])) > self._max:
             raise LineTooLong(self._max)
-        self._buf += rest
         return parts
 
     def whole_line(self, data: bytes, blank_after: bool = False) -> bytes | None:
@@ -96,8 +102,8 @@ class LineSplitter:
 
     def close(self) -> list[bytes]:
         """The last line when the stream did not end with a line ending."""
-        rest = bytes(self._buf)
-        self._buf.clear()
+        rest = b"".join([self._buf, *self._more])
+        self._buf, self._more, self._more_size = b"", [], 0
         return [rest] if rest else []
 
 
