@@ -1,7 +1,7 @@
 """Server text in the TUI is never Rich markup: model names such as ``qwen[/]`` (a
 MarkupError), ``[link=https://x]m[/link]`` (a hyperlink) and ``[bold red]x`` (a style), a
-server's error message and a reply made of them show up literally in the sidebar, the routing
-log, the turn's badge and stats, the reply, the notifications and the decision detail."""
+server's error message and a reply made of them show up literally in the sidebar, the turn's
+badge, the reply and its thinking, the notifications and a routing-log row's decision detail."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from hybrid_tui.sim import Fault
 from hybrid_tui.ui.screens.decision import DecisionScreen
+from hybrid_tui.ui.widgets.turn import ThinkingBlock
 from tests.ui.helpers import SIZE, card_status, config_for, settle, wait_for
 
 CLOSING, LINK, STYLE = "qwen[/]", "[link=https://x]m[/link]", "[bold red]x"
@@ -57,6 +58,16 @@ async def test_hostile_names_show_literally_everywhere(make_app, lmstudio_sim, o
         await settle(pilot)
         assert LINK in str(app.screen.query_one("#detail-summary").render())
         await pilot.press("escape")
+
+        # reasoning sent inline as a <think> block: the thinking block shows it as it is
+        lmstudio_sim.knobs.reply = f"<think>{STYLE} {LINK}</think>{REPLY}"
+        thought = await app.send("format this code: y=2", force="lmstudio")
+        await wait_for(pilot, lambda: app.idle, what="idle after the thinking reply")
+        await settle(pilot)
+        assert thought.answer == REPLY
+        block = thought.query_one(ThinkingBlock)
+        block.toggle()  # folded once the answer started
+        assert f"{STYLE} {LINK}" in str(block.render())
 
         # a server's error message, through the failure notice and the log
         for sim in (lmstudio_sim, ollama_sim):
