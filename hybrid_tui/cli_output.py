@@ -220,8 +220,10 @@ def console(*, stderr: bool = False) -> Console:
         # Piped tables get room (rich would assume 80 columns) unless $COLUMNS says otherwise.
         stream = sys.stderr if stderr else sys.stdout
         piped = not stream.isatty() and "COLUMNS" not in os.environ
+        # markup=False: a string printed here is shown as it is, even one that holds server
+        # text (tables and messages build Text objects anyway)
         _consoles[stderr] = Console(stderr=stderr, highlight=False, soft_wrap=stderr,
-                                    width=PIPED_WIDTH if piped else None)
+                                    markup=False, width=PIPED_WIDTH if piped else None)
     return _consoles[stderr]
 
 

@@ -101,6 +101,8 @@ class BackendConfig:
     system_prompt: str | None = None
     #: None: the server's default; True/False or a level (low, medium, high)
     think: bool | str | None = None
+    #: the longest line (or SSE event) a reply stream may send, in bytes; longer: cut off
+    max_line_bytes: int = 1024 * 1024
 
     @property
     def settings(self) -> ChatSettings:
@@ -538,6 +540,8 @@ class _Validator:
             options=self.options(body, key, kind, base.options),
             system_prompt=self.system_prompt(body, key, base.system_prompt),
             think=self.think(body, key, base.think),
+            max_line_bytes=self.integer(body, "max_line_bytes", key, base.max_line_bytes,
+                                        minimum=1024),
         )
 
     def options(self, body: dict, key: str, kind: str,

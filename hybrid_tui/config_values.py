@@ -57,13 +57,22 @@ def normalize_endpoint(value: str, *, kind: str = "openai") -> str:
 def insecure_endpoint(endpoint: str) -> bool:
     """True for plain http to another machine: prompts and replies travel unencrypted."""
     parts = urlsplit(endpoint)
-    host = (parts.hostname or "").lower()
-    if parts.scheme != "http" or host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        return not ipaddress.ip_address(host).is_loopback
-    except ValueError:
+    return parts.scheme == "http" and not is_loopback_host(parts.hostname or "")
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for this machine by name or address: ``localhost`` (and ``*.localhost``),
+    127.0.0.0/8, ``::1`` and IPv4-mapped 127.x addresses. No name is looked up."""
+    host = host.lower().strip("[]").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
         return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def parse_ollama_host(value: str) -> str:

@@ -115,3 +115,10 @@ class StoreError(HybridError):
         #: True when trying again later may work (busy, disk full), False when it will not
         self.transient = transient
         super().__init__(message)
+
+
+class ResponseTooLarge(ProtocolError):
+    """The server sent more than a reply may hold: a stream line (or SSE event) over the line
+    limit, or a JSON body over its cap. Nothing more is read and the connection is closed."""
+
+    kind = "too-large"

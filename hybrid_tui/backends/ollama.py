@@ -177,8 +177,12 @@ class OllamaBackend(HTTPBackend):
         if opts.get("think") is None:
             opts.pop("think", None)
             body = chat_body(messages, model, opts)
-            return self.stream("/api/chat", body, OllamaStreamParser(), model, stall)
+            return self.stream("/api/chat", body, self._parser(), model, stall)
         return self._stream_thinking(messages, model, opts, stall)
+
+    def _parser(self) -> OllamaStreamParser:
+        """A parser holding lines to this backend's ``max_line_bytes``."""
+        return OllamaStreamParser(self.config.max_line_bytes)
 
     async def _stream_thinking(
         self, messages: Sequence[Message], model: str, opts: dict[str, Any], stall: float
@@ -195,7 +199,7 @@ class OllamaBackend(HTTPBackend):
                        else "could not be checked for it (/api/show did not answer)")
                 note = f"think not sent: {model} {why}"
         body = chat_body(messages, model, opts)
-        stream = self.stream("/api/chat", body, OllamaStreamParser(), model, stall)
+        stream = self.stream("/api/chat", body, self._parser(), model, stall)
         async with aclosing(stream) as items:
             async for item in items:
                 if note is not None and isinstance(item, StreamStats):

@@ -151,4 +151,5 @@ class OpenAIBackend(HTTPBackend):
             "stream_options": {"include_usage": True},
             **request_options(opts),
         }
-        return self.stream("/v1/chat/completions", body, OpenAIStreamParser(), model, stall)
+        parser = OpenAIStreamParser(self.config.max_line_bytes)
+        return self.stream("/v1/chat/completions", body, parser, model, stall)

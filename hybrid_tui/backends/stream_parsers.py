@@ -2,10 +2,12 @@
 
 One class per wire format, both pure (no I/O), so any split of a recorded stream can be fed to
 them in tests. ``feed(bytes) -> list[TextDelta]``; ``close() -> list[TextDelta]`` at the end of
-the body. Afterwards: ``done`` (the end marker was seen), ``error`` (an error line or event
-arrived; nothing after it is read), the server's counts and ``finish_reason``, ``model`` (as the
-server named it) and ``malformed`` (skipped lines). Per-chunk work is one ``json.loads`` and a few
-dict lookups; unknown keys and unknown enum values are ignored or kept as strings.
+the body; a line (or SSE event) over ``max_line`` bytes raises
+:class:`~hybrid_tui.backends.streaming.LineTooLong`. Afterwards: ``done`` (the end marker was
+seen), ``error`` (an error line or event arrived; nothing after it is read), the server's counts
+and ``finish_reason``, ``model`` (as the server named it) and ``malformed`` (skipped lines).
+Per-chunk work is one ``json.loads`` and a few dict lookups; unknown keys and unknown enum
+values are ignored or kept as strings.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from hybrid_tui.backends.base import TextDelta
 from hybrid_tui.backends.http_errors import error_from_json, one_line
 from hybrid_tui.backends.streaming import (
+    DEFAULT_MAX_LINE,
     NDJSONDecoder,
     SSEDecoder,
     SSEEvent,
@@ -126,9 +129,9 @@ class StreamParser:
 class OllamaStreamParser(StreamParser):
     """Ollama's NDJSON stream (``/api/chat``, also ``/api/generate``): ends at ``done: true``."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         super().__init__()
-        self._decoder = NDJSONDecoder()
+        self._decoder = NDJSONDecoder(max_line)
 
     @property
     def malformed(self) -> int:
@@ -182,9 +185,9 @@ class OllamaStreamParser(StreamParser):
 class OpenAIStreamParser(StreamParser):
     """OpenAI-style SSE (``/v1/chat/completions``): ends at ``data: [DONE]``."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
         super().__init__()
-        self._decoder = SSEDecoder()
+        self._decoder = SSEDecoder(max_line)
         self._malformed = 0
         self._done_marker = False
         self.last_malformed = ""

@@ -15,18 +15,37 @@ from typing import Any
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 
+#: the longest line (and SSE event) a stream may send: a reply chunk is a few hundred bytes
+DEFAULT_MAX_LINE = 1024 * 1024
+
+
+class LineTooLong(ValueError):
+    """A line (or SSE event) longer than the limit arrived, or was still growing past it:
+    the server is broken or hostile, and the stream must be closed."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"a line longer than {limit:,} bytes")
+
 
 class LineSplitter:
     """Split a byte stream into lines at ``\\n``, ``\\r\\n`` or a bare ``\\r``.
 
     Splitting happens on bytes, before any decoding, so a UTF-8 character cut across two
     reads is joined again inside its line. Lines are returned without their line ending.
+    A line longer than ``max_line`` bytes raises :class:`LineTooLong` as soon as that many
+    bytes of it are buffered. The cost is linear in the bytes fed however a line is cut:
+    a read that ends no line is only appended, and searched for line endings on its own.
     """
 
-    __slots__ = ("_buf", "_skip_lf")
+    __slots__ = ("_buf", "_max", "_more", "_more_size", "_skip_lf")
 
-    def __init__(self) -> None:
-        self._buf = b""
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self._buf = b""  # the start of a line whose end has not come yet
+        # reads that continued it without ending it, joined once the end comes
+        self._more: list[bytes] = []
+        self._more_size = 0
+        self._max = max_line
         # the previous piece ended with "\r": a "\n" starting the next piece belongs to it
         self._skip_lf = False
 
@@ -37,7 +56,20 @@ class LineSplitter:
                 data = data[1:]
         if not data:
             return []
-        buf = self._buf + data if self._buf else data
+        if self._buf:
+            if 10 not in data and 13 not in data:  # still inside the buffered line
+                self._more.append(data)
+                self._more_size += len(data)
+                if len(self._buf) + self._more_size > self._max:
+                    raise LineTooLong(self._max)
+                return []
+            if self._more:
+                buf = b"".join([self._buf, *self._more, data])
+                self._more, self._more_size = [], 0
+            else:
+                buf = self._buf + data
+        else:
+            buf = data
         if 13 in buf:  # b"\r" (an int is a plain memchr, several times faster)
             if buf[-1:] == b"\r":
                 self._skip_lf = True
@@ -45,14 +77,17 @@ class LineSplitter:
         else:
             parts = buf.split(b"\n")
         self._buf = parts.pop()
+        if len(buf) > self._max and max(len(self._buf), *map(len, parts or [b""])) > self._max:
+            raise LineTooLong(self._max)
         return parts
 
     def whole_line(self, data: bytes, blank_after: bool = False) -> bytes | None:
         """``data`` without its ending when it is exactly one whole line, else None.
 
         With ``blank_after`` the line must be followed by one blank line (an SSE event of one
-        field). None also while a partial line is buffered. Nothing is consumed either way: on
-        None feed the read as usual. The fast path for the common read, one token's chunk.
+        field). None also while a partial line is buffered, and for a line over the limit.
+        Nothing is consumed either way: on None feed the read as usual. The fast path for the
+        common read, one token's chunk.
         """
         if self._buf or self._skip_lf:
             return None
@@ -61,13 +96,14 @@ class LineSplitter:
             if 13 in data:
                 return None
         end = len(data) - 2 if blank_after else len(data) - 1
-        if end < 0 or data.find(b"\n") != end or data[-1] != 10:  # 10: "\n"
+        if end < 0 or end > self._max or data.find(b"\n") != end or data[-1] != 10:  # 10: "\n"
             return None
         return data[:end]
 
     def close(self) -> list[bytes]:
         """The last line when the stream did not end with a line ending."""
-        rest, self._buf = self._buf, b""
+        rest = b"".join([self._buf, *self._more])
+        self._buf, self._more, self._more_size = b"", [], 0
         return [rest] if rest else []
 
 
@@ -85,14 +121,17 @@ class SSEDecoder:
     Follows the WHATWG rules that matter here: ``:`` lines are comments (keep-alives),
     ``data:`` lines of one event join with ``\\n``, one optional space after the colon is
     dropped (``data:{...}`` works too), a blank line ends the event, ``id:``/``retry:``
-    are ignored. An event with no data lines is not dispatched.
+    are ignored. An event with no data lines is not dispatched. An event whose data grows
+    past ``max_line`` bytes raises :class:`LineTooLong`, like a line that long.
     """
 
-    __slots__ = ("_data", "_event", "_lines")
+    __slots__ = ("_data", "_event", "_lines", "_max", "_size")
 
-    def __init__(self) -> None:
-        self._lines = LineSplitter()
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self._lines = LineSplitter(max_line)
+        self._max = max_line
         self._data: list[bytes] = []
+        self._size = 0  # bytes in ``_data``
         self._event: str | None = None
 
     def feed(self, data: bytes) -> list[SSEEvent]:
@@ -133,6 +172,9 @@ class SSEDecoder:
             if line[:5] == b"data:":
                 value = line[5:]
                 self._data.append(value[1:] if value[:1] == b" " else value)
+                self._size += len(value)
+                if self._size > self._max:
+                    raise LineTooLong(self._max)
                 continue
             if line[:1] == b":":
                 continue
@@ -147,7 +189,7 @@ class SSEDecoder:
 
     def _dispatch(self) -> SSEEvent | None:
         data, event = self._data, self._event
-        self._data, self._event = [], None
+        self._data, self._event, self._size = [], None, 0
         if not data:
             return None
         raw = data[0] if len(data) == 1 else b"\n".join(data)
@@ -163,8 +205,8 @@ class NDJSONDecoder:
 
     __slots__ = ("_lines", "last_malformed", "malformed")
 
-    def __init__(self) -> None:
-        self._lines = LineSplitter()
+    def __init__(self, max_line: int = DEFAULT_MAX_LINE) -> None:
+        self._lines = LineSplitter(max_line)
         self.malformed = 0
         self.last_malformed = ""
 
@@ -210,6 +252,9 @@ def parse_json_object(raw: bytes | str) -> dict[str, Any] | None:
 
 
 _OPEN = "<think>"
+#: blank text a reply may start with before ``<think>`` is no longer looked for (holding
+#: more would let a server that sends only whitespace cost quadratic time)
+MAX_LEAD = 4096
 _CLOSE = "</think>"
 
 
@@ -246,7 +291,7 @@ class ThinkSplitter:
                 if body.startswith(_OPEN):
                     buf = body[len(_OPEN) :]
                     self._state = "inside"
-                elif _OPEN.startswith(body):  # empty, or a cut-off "<thi"
+                elif _OPEN.startswith(body) and len(buf) <= MAX_LEAD:  # empty, or "<thi"
                     self._pending = buf
                     return out
                 else:

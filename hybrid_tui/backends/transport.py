@@ -2,8 +2,13 @@
 
 The stream loop owns the timing rules. ``config.timeout`` bounds everything up to the first
 non-empty text (connect, the status line, which Ollama withholds while a model loads, and the
-first chunk); after that each read must bring bytes within ``stall_timeout``. The deadlines
-cover only the awaits on the socket, never the consumer's time between items.
+first chunk); after that new text (answer or reasoning) must arrive within ``stall_timeout``
+of the last: bytes that carry none (keep-alive comments, empty chunks) do not count. The
+deadlines cover only the awaits on the socket, never the consumer's time between items.
+
+Every read is bounded: a stream line by ``config.max_line_bytes``, a JSON body by
+``JSON_BODY_LIMIT``, an error body by ``ERROR_BODY_LIMIT``, and every JSON request as a whole
+by its timeout (a server dripping a byte at a time cannot hold a probe open).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import os
 import re
 import time
 from abc import abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -32,10 +37,13 @@ from hybrid_tui.backends.http_errors import (
     redact_error,
     transport_error,
 )
+from hybrid_tui.backends.streaming import LineTooLong
+from hybrid_tui.config_values import is_loopback_host
 from hybrid_tui.errors import (
     BackendError,
     BackendTimeout,
     ProtocolError,
+    ResponseTooLarge,
     StreamError,
     TruncatedStream,
 )
@@ -50,12 +58,38 @@ DEFAULT_STALL_TIMEOUT = 30.0
 #: how long to read on after the end marker so the connection can be reused
 DRAIN_TIMEOUT = 0.5
 ERROR_BODY_LIMIT = 64 * 1024
-#: the most a JSON answer (a model list, ``/api/show``) may be: a long list of models with
-#: their metadata is well under a megabyte
+#: the most a JSON answer (a model list, ``/api/show``, a reply sent whole) may be: a long
+#: list of models with their metadata is well under a megabyte
 JSON_BODY_LIMIT = 8 * 1024 * 1024
 EMPTY_REPLY = "empty reply (possible context overflow)"
 
 _USERINFO = re.compile(r"//[^/@]*@")
+#: loopback hosts that never go through a proxy, besides the configured ones
+_LOOPBACK = ("localhost", "*.localhost", "127.0.0.1", "::1")
+
+
+def make_client(
+    endpoints: Iterable[str] = (),
+    *,
+    timeout: httpx.Timeout | float,
+    limits: httpx.Limits | None = None,
+) -> httpx.AsyncClient:
+    """The HTTP client to share: remote servers are reached through the environment's proxy
+    (``HTTP(S)_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) as usual, loopback ones never. A proxy
+    cannot reach a server on this machine (it would look down), and would see every prompt
+    and key sent to it. ``endpoints``: the configured servers, so a loopback address other
+    than 127.0.0.1 (127.0.0.2, ``[::ffff:127.0.0.1]``) is recognised too.
+    """
+    hosts = set(_LOOPBACK)
+    for endpoint in endpoints:
+        host = httpx.URL(endpoint).host
+        if is_loopback_host(host):
+            hosts.add(host)
+    # a mount of None means "no proxy": the client's own direct connection pool
+    direct = {f"all://[{h}]" if ":" in h else f"all://{h}": None for h in hosts}
+    return httpx.AsyncClient(
+        timeout=timeout, limits=limits or httpx.Limits(), mounts=direct, trust_env=True
+    )
 
 
 def normalise_endpoint(endpoint: str, api_suffixes: tuple[str, ...] = ()) -> str:
@@ -149,20 +183,27 @@ class HTTPBackend(Backend):
 
     async def request_json(self, method: str, path: str, timeout: float,
                            body: dict[str, Any] | None = None) -> Any:
-        """``method`` ``path`` (with a JSON ``body``) and return the JSON answer. Raises
-        typed errors for every failure."""
+        """``method`` ``path`` (with a JSON ``body``) and return the JSON answer, all within
+        ``timeout`` s and ``JSON_BODY_LIMIT`` bytes. Raises typed errors for every failure."""
         try:
-            async with self.client.stream(method, self.url(path), json=body,
-                                          headers=self.headers(), timeout=timeout) as resp:
-                raw = await read_limited(resp, JSON_BODY_LIMIT + 1)
+            async with (
+                asyncio.timeout(timeout),
+                self.client.stream(method, self.url(path), json=body, headers=self.headers(),
+                                   timeout=timeout) as resp,
+            ):
+                status = resp.status_code
+                limit = ERROR_BODY_LIMIT if status >= 400 else JSON_BODY_LIMIT
+                raw = await read_limited(resp, limit + 1)
+        except TimeoutError:
+            raise BackendTimeout(f"{method} {path}: no whole answer within {timeout:g} s",
+                                 backend=self.name) from None
         except httpx.HTTPError as exc:
             raise transport_error(exc, backend=self.name, where=self.where) from exc
-        if resp.status_code >= 400:
-            raise self._scrub(http_error(resp.status_code, raw[:ERROR_BODY_LIMIT],
-                                         backend=self.name))
-        if len(raw) > JSON_BODY_LIMIT:
-            raise ProtocolError(f"{method} {path} answered with more than "
-                                f"{JSON_BODY_LIMIT:,} bytes", backend=self.name)
+        if status >= 400:
+            raise self._scrub(http_error(status, raw[:limit], backend=self.name))
+        if len(raw) > limit:
+            raise ResponseTooLarge(f"{method} {path} answered with more than {limit:,} bytes",
+                                   backend=self.name)
         try:
             data = json.loads(raw)
         except ValueError:
@@ -170,7 +211,7 @@ class HTTPBackend(Backend):
                 f"{method} {path} answered with something that is not JSON", backend=self.name
             ) from None
         if isinstance(data, dict) and data.get("error"):
-            raise self._scrub(http_error(resp.status_code, raw, backend=self.name))
+            raise self._scrub(http_error(status, raw, backend=self.name))
         return data
 
     # ---- streaming ------------------------------------------------------------------------
@@ -208,40 +249,50 @@ class HTTPBackend(Backend):
             timer = ReadDeadline()
             stack.callback(timer.close)
             at_eof = False
-            while not parser.finished and not at_eof:
-                if body_json is not None:  # the server ignored stream: true
-                    items, at_eof = parser.feed_object(body_json), True
-                else:
-                    limit = deadline if first is None else loop.time() + stall_timeout
-                    try:
-                        data = await timer.wait(anext(raw), limit)
-                    except StopAsyncIteration:
-                        items, at_eof = parser.close(), True
-                    except TimeoutError:
-                        raise self._timeout(first is None, stall_timeout, parts) from None
-                    except httpx.HTTPError as exc:
-                        raise transport_error(
-                            exc,
-                            backend=self.name,
-                            where=self.where,
-                            partial="".join(parts),
-                            streaming=True,
-                        ) from exc
+            # the read deadline: the first-token one, then ``stall_timeout`` after the last text
+            limit = deadline
+            try:
+                while not parser.finished and not at_eof:
+                    if body_json is not None:  # the server ignored stream: true
+                        items, at_eof = parser.feed_object(body_json), True
                     else:
-                        items = parser.feed(data)
-                if items:
-                    last = time.perf_counter()
-                    if first is None:
-                        first = last
-                    chunks += len(items)
-                    for item in items:
-                        if item.reasoning:
-                            thinking.add(last)
+                        try:
+                            data = await timer.wait(anext(raw), limit)
+                        except StopAsyncIteration:
+                            items, at_eof = parser.close(), True
+                        except TimeoutError:
+                            raise self._timeout(first is None, stall_timeout, parts) from None
+                        except httpx.HTTPError as exc:
+                            raise transport_error(
+                                exc,
+                                backend=self.name,
+                                where=self.where,
+                                partial="".join(parts),
+                                streaming=True,
+                            ) from exc
                         else:
-                            parts.append(item.text)
-                            if thinking.answer is None:
-                                thinking.answer = last
-                        yield item
+                            items = parser.feed(data)
+                    if items:
+                        limit = loop.time() + stall_timeout
+                        last = time.perf_counter()
+                        if first is None:
+                            first = last
+                        chunks += len(items)
+                        for item in items:
+                            if item.reasoning:
+                                thinking.add(last)
+                            else:
+                                parts.append(item.text)
+                                if thinking.answer is None:
+                                    thinking.answer = last
+                            yield item
+            except LineTooLong as exc:  # leaving the block closes the connection
+                raise ResponseTooLarge(
+                    f"response too large: a line of the reply is longer than {exc.limit:,} "
+                    "bytes (max_line_bytes); the reply was cut off",
+                    backend=self.name,
+                    partial="".join(parts),
+                ) from None
             if parser.error is not None:
                 raise self._scrub(
                     StreamError(
@@ -291,13 +342,18 @@ class HTTPBackend(Backend):
                 ctype = response.headers.get("content-type", "")
                 if response.status_code < 400 and not ctype.startswith("application/json"):
                     return response, None
-                raw = await read_limited(response)
+                limit = ERROR_BODY_LIMIT if response.status_code >= 400 else JSON_BODY_LIMIT
+                raw = await read_limited(response, limit + 1)
         except TimeoutError:
             raise self._timeout(True, 0.0, []) from None
         except httpx.HTTPError as exc:
             raise transport_error(exc, backend=self.name, where=self.where) from exc
         if response.status_code >= 400:
-            raise self._scrub(http_error(response.status_code, raw, backend=self.name))
+            raise self._scrub(http_error(response.status_code, raw[:limit], backend=self.name))
+        if len(raw) > limit:
+            raise ResponseTooLarge(
+                f"response too large: the reply body is over {limit:,} bytes", backend=self.name
+            )
         try:
             data = json.loads(raw)
         except ValueError:
@@ -318,13 +374,17 @@ class HTTPBackend(Backend):
     async def post_for_error(
         self, path: str, body: dict[str, Any], timeout: float
     ) -> BackendError | None:
-        """POST ``body`` (not streamed) and return the error its answer carries, if any."""
+        """POST ``body`` (not streamed) and return the error its answer carries, if any,
+        all within ``timeout`` s."""
         try:
-            async with self.client.stream(
-                "POST", self.url(path), json=body, headers=self.headers(), timeout=timeout
-            ) as response:
+            async with (
+                asyncio.timeout(timeout),
+                self.client.stream(
+                    "POST", self.url(path), json=body, headers=self.headers(), timeout=timeout
+                ) as response,
+            ):
                 raw = await read_limited(response)
-        except httpx.HTTPError:
+        except (httpx.HTTPError, TimeoutError):
             return None
         found = None
         if response.status_code >= 400:
@@ -411,13 +471,16 @@ def _ms(start: float | None, end: float | None) -> float | None:
 
 
 async def read_limited(response: httpx.Response, limit: int = ERROR_BODY_LIMIT) -> bytes:
-    """Up to ``limit`` bytes of the body (error bodies can be whole HTML pages)."""
+    """Up to ``limit`` bytes of the body (error bodies can be whole HTML pages); nothing
+    beyond is read, whatever Content-Length claims. Ask for one byte more than allowed to
+    tell a body that is too large."""
     buf = bytearray()
     async for data in response.aiter_bytes():
         buf += data
         if len(buf) >= limit:
+            del buf[limit:]  # in place: a slice would copy up to JSON_BODY_LIMIT again
             break
-    return bytes(buf[:limit])
+    return bytes(buf)
 
 
 async def _discard_on_error(response: httpx.Response, exc_type: type | None, *_: object) -> bool:

@@ -41,7 +41,8 @@ def chosen_backends(config: Config, names: list[str] | None) -> list[str]:
 
 
 class BarProgress:
-    """One rich progress bar per backend, on stderr."""
+    """One rich progress bar per backend, on stderr. Model names come from the server, so
+    labels are never read as Rich markup (``qwen[/]`` would crash the bar)."""
 
     def __init__(self, bars: RichProgress) -> None:
         self.bars = bars
@@ -61,13 +62,10 @@ class BarProgress:
         self.bars.update(task, advance=1, passed=self.passed[result.backend])
 
     def failed(self, backend: str, message_: str) -> None:
-        self.bars.console.print(f"[red]{backend}:[/] " + _escape(strip_control(message_)))
+        from rich.text import Text
 
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+        line = Text(f"{backend}:", style="red").append(" " + strip_control(message_))
+        self.bars.console.print(line)
 
 
 def _bars() -> RichProgress:
@@ -80,7 +78,7 @@ def _bars() -> RichProgress:
     )
 
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[passed]} passed"),

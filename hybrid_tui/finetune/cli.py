@@ -16,11 +16,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from hybrid_tui.backends import make_backend
-from hybrid_tui.backends.transport import HTTPBackend, same_model
+from hybrid_tui.backends import ModelInfo, make_backend
+from hybrid_tui.backends.transport import HTTPBackend, make_client, same_model
 from hybrid_tui.cli_output import message
 from hybrid_tui.config import BackendConfig, Config, load_config
-from hybrid_tui.errors import BackendError, BackendUnavailable, UsageError
+from hybrid_tui.errors import BackendError, BackendTimeout, BackendUnavailable, UsageError
 from hybrid_tui.finetune.create import (
     Adapter,
     check_model_name,
@@ -36,6 +36,8 @@ from hybrid_tui.finetune.scan import scan
 #: a low temperature suits code; more with --parameter KEY=VALUE
 DEFAULT_PARAMETERS: dict[str, Any] = {"temperature": 0.2}
 CLIENT_TIMEOUT = 30.0
+#: seconds the model list may take as a whole (httpx's timeouts bound each read only)
+LIST_TIMEOUT = 15.0
 
 
 def plural(n: int, word: str) -> str:
@@ -85,12 +87,10 @@ async def _create(args: argparse.Namespace, cfg: BackendConfig, body: dict[str, 
                   adapter: Adapter | None) -> dict[str, Any]:  # fmt: skip
     """Talk to the server: base model present, adapter uploaded, ``body`` sent to
     ``/api/create`` as it is, model listed."""
-    import httpx
-
-    async with httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:
+    async with make_client([cfg.endpoint], timeout=CLIENT_TIMEOUT) as client:
         backend = make_backend(cfg, client)
         assert isinstance(backend, HTTPBackend)
-        models = await backend.models()
+        models = await listed_models(backend)
         if not any(same_model(m.name, args.model) for m in models):
             raise BackendError(f"the base model {args.model!r} is not on {cfg.name} at "
                                f"{backend.where}; pull it first: `ollama pull {args.model}`",
@@ -106,9 +106,19 @@ async def _create(args: argparse.Namespace, cfg: BackendConfig, body: dict[str, 
         async for status in create_model(backend, body):
             statuses.append(status)
             message(f"  {cfg.name}: {status}", style="dim")
-        listed = [m.name for m in await backend.models()
+        listed = [m.name for m in await listed_models(backend)
                   if same_model(m.name, args.new_model_name)]  # fmt: skip
     return {"statuses": statuses, "listed": listed, "adapter": adapter is not None}
+
+
+async def listed_models(backend: HTTPBackend) -> list[ModelInfo]:
+    """The server's models, within ``LIST_TIMEOUT`` in all."""
+    try:
+        async with asyncio.timeout(LIST_TIMEOUT):
+            return await backend.models()
+    except TimeoutError:
+        raise BackendTimeout(f"the model list did not arrive within {LIST_TIMEOUT:g} s",
+                             backend=backend.name) from None  # fmt: skip
 
 
 def run_finetune(args: argparse.Namespace) -> int:

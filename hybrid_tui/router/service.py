@@ -61,6 +61,7 @@ from dataclasses import dataclass, field, replace
 import httpx
 
 from hybrid_tui.backends import Backend, Message, make_backend
+from hybrid_tui.backends.transport import make_client
 from hybrid_tui.config import Config
 from hybrid_tui.errors import (
     BackendError,
@@ -155,7 +156,11 @@ class RouterService:
     ) -> None:
         self.config = config
         self._owns_client = client is None
-        self.client = client or httpx.AsyncClient(timeout=CLIENT_TIMEOUT, limits=CLIENT_LIMITS)
+        self.client = client or make_client(
+            (b.endpoint for b in config.backends.values()),
+            timeout=CLIENT_TIMEOUT,
+            limits=CLIENT_LIMITS,
+        )
         self.backends: dict[str, Backend] = {
             name: make_backend(cfg, self.client) for name, cfg in config.backends.items()
         }
