@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from hybrid_tui.backends import Backend, StreamStats, TextDelta, make_backend
-from hybrid_tui.backends.transport import same_model
+from hybrid_tui.backends.transport import make_client, same_model
 from hybrid_tui.bench.humaneval import (
     Problem,
     extract_code,
@@ -184,7 +184,8 @@ async def run_benchmark(
     if isolation is None:
         isolation = await sandbox_isolation(limits)
     gate = asyncio.Semaphore(max(1, concurrency))
-    async with httpx.AsyncClient(timeout=CLIENT_TIMEOUT) as client:
+    endpoints = [config.backends[n].endpoint for n in names]
+    async with make_client(endpoints, timeout=CLIENT_TIMEOUT) as client:
         backends = [make_backend(config.backends[n], client) for n in names]
         runs = await asyncio.gather(
             *(_run_backend(b, problems, model, progress, limits, gate) for b in backends)
