@@ -40,6 +40,8 @@ class SessionWriter:
         self.store = store
         self._report = report or (lambda problem: None)
         self._dirty: dict[Turn, Session] = {}
+        #: marks per pending turn, to tell a save of its latest state from an older one
+        self._changes: dict[Turn, int] = {}
         self._lock = asyncio.Lock()
         #: the problem of the failing save, None while saving works
         self.failed: str | None = None
@@ -58,27 +60,29 @@ class SessionWriter:
         """``turn`` of ``session`` changed; it is saved at the next flush."""
         if self.store is not None and session.id is not None:
             self._dirty[turn] = session
+            self._changes[turn] = self._changes.get(turn, 0) + 1
 
     def _save(self, session: Session, turn: Turn, fields: dict[str, Any]) -> None:
         assert self.store is not None and session.id is not None
         turn.id = self.store.save_turn(session.id, turn.id, **fields)
 
     async def flush(self) -> None:
-        """Save every changed turn (not before the back-off of a failed save is over)."""
+        """Save every changed turn (not before the back-off of a failed save is over). A turn
+        stays pending until a save of its latest state has gone through."""
         if not self._dirty or self.store is None or time.monotonic() < self._next_try:
             return
         async with self._lock:
-            pending = [(turn, session, save_turn_fields(turn))
+            pending = [(turn, session, self._changes.get(turn, 0), save_turn_fields(turn))
                        for turn, session in self._dirty.items()]
-            self._dirty.clear()
-            for index, (turn, session, fields) in enumerate(pending):
+            for turn, session, seen, fields in pending:
                 try:
                     await asyncio.to_thread(self._save, session, turn, fields)
-                except Exception as exc:  # sqlite3 and OS errors alike
-                    for later, later_session, _ in pending[index:]:
-                        self._dirty.setdefault(later, later_session)
+                except Exception as exc:  # sqlite3, StoreError and OS errors alike
                     self._failed(exc)
                     return
+                if self._changes.get(turn) == seen:  # not changed again meanwhile
+                    del self._dirty[turn]
+                    del self._changes[turn]
         self._recovered()
 
     def flush_now(self) -> str | None:
@@ -91,6 +95,7 @@ class SessionWriter:
             try:
                 self._save(session, turn, save_turn_fields(turn))
                 del self._dirty[turn]
+                self._changes.pop(turn, None)
             except Exception as exc:
                 problem = f"turn {turn.number} of {session.name} was not saved: {exc}"
                 log.warning(problem)
