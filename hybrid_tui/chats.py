@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from hybrid_tui.generation import ChatSettings, settings_from_dict
+from hybrid_tui.safetext import sanitize
 from hybrid_tui.session import RECORD_SCHEMA, Session, Turn, turn_from_record, turn_to_record
 from hybrid_tui.store import Store
-from hybrid_tui.ui.safe import sanitize
 
 ExportFormat = Literal["md", "json"]
 

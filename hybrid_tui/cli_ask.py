@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from hybrid_tui.attachments import parse_prompt, read_attachment, read_attachments
 from hybrid_tui.cli_output import (
-    TerminalSanitizer,
     console,
     error,
     failover_line,
@@ -50,6 +49,7 @@ from hybrid_tui.events import (
     Waiting,
     event_to_dict,
 )
+from hybrid_tui.safetext import TerminalSanitizer
 from hybrid_tui.session import Attachment, Session, Turn, apply
 
 if TYPE_CHECKING:

@@ -13,10 +13,11 @@ import time
 from pathlib import Path
 
 from hybrid_tui.chats import ChatSummary, export_chat, find_chat, list_chats
-from hybrid_tui.cli_output import console, message, quiet_logging, strip_control
+from hybrid_tui.cli_output import console, message, quiet_logging
 from hybrid_tui.config import load_config
 from hybrid_tui.errors import UsageError
 from hybrid_tui.private_files import open_private
+from hybrid_tui.safetext import strip_control
 
 
 def _store():  # type: ignore[no-untyped-def]

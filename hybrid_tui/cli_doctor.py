@@ -18,9 +18,11 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from hybrid_tui.cli_output import console, fmt_ms, strip_control
+from hybrid_tui.cli_output import console
 from hybrid_tui.config import BackendConfig, Config, insecure_endpoint, load_config
 from hybrid_tui.errors import ConfigError
+from hybrid_tui.safetext import strip_control
+from hybrid_tui.units import fmt_ms
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -181,7 +183,7 @@ def diagnose(backend: BackendConfig, state: BackendState | None) -> BackendRepor
             "info", f"{state.chosen_model} is not loaded: the first reply waits while it loads"))
     if state.latency_ms is not None and state.latency_ms > 2000:
         report.findings.append(Finding(
-            "warning", f"slow to answer a probe ({state.latency_ms:.0f} ms)",
+            "warning", f"slow to answer a probe ({fmt_ms(state.latency_ms)})",
             "the machine may be busy or swapping; close other model servers"))  # fmt: skip
     return report
 

@@ -15,9 +15,11 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from hybrid_tui.cli_output import console, fmt_ms, message, quiet_logging, strip_control
+from hybrid_tui.cli_output import console, message, quiet_logging
 from hybrid_tui.config import Config, load_config
 from hybrid_tui.errors import UsageError
+from hybrid_tui.safetext import strip_control
+from hybrid_tui.units import fmt_rate, fmt_seconds
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -212,8 +214,8 @@ def speeds_table(speeds: dict[str, dict[str, Any]]) -> Table:
         table.add_row(
             strip_control(name),
             str(s.get("replies", 0)),
-            fmt_ms(ttft * 1000) if ttft is not None else "–",
-            f"{tps:.1f}" if tps is not None else "–",
-            fmt_ms(load * 1000) if load is not None else "–",
+            fmt_seconds(ttft),
+            fmt_rate(tps),
+            fmt_seconds(load),
         )
     return table

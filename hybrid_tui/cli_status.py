@@ -18,13 +18,12 @@ from typing import TYPE_CHECKING, Any
 from hybrid_tui.cli_output import (
     console,
     error,
-    fmt_ms,
-    fmt_size,
     message,
     quiet_logging,
-    strip_control,
 )
 from hybrid_tui.config import BackendConfig, Config, insecure_endpoint, load_config
+from hybrid_tui.safetext import strip_control
+from hybrid_tui.units import fmt_ms, fmt_size
 
 if TYPE_CHECKING:
     from rich.table import Table

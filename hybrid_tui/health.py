@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 
 from hybrid_tui.backends.base import Backend, HealthReport, ModelInfo
 from hybrid_tui.backends.transport import same_model
+from hybrid_tui.units import fmt_ms
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ def state_from_report(
     elif report.loaded and chosen not in report.loaded:
         problems.append(f"{chosen} is not loaded (the first reply will be slow)")
     if report.latency_ms is not None and report.latency_ms > SLOW_PROBE_MS:
-        problems.append(f"slow to answer ({report.latency_ms:.0f} ms)")
+        problems.append(f"slow to answer ({fmt_ms(report.latency_ms)})")
     return replace(
         base,
         status="degraded" if problems else "up",

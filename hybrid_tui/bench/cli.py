@@ -14,9 +14,11 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from hybrid_tui.cli_output import console, fmt_ms, fmt_rate, message, strip_control
+from hybrid_tui.cli_output import console, message
 from hybrid_tui.config import Config, load_config
 from hybrid_tui.errors import UsageError
+from hybrid_tui.safetext import strip_control
+from hybrid_tui.units import fmt_ms, fmt_rate
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress

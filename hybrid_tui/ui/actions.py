@@ -17,10 +17,10 @@ from hybrid_tui import locations
 from hybrid_tui.chats import export_chat, list_chats, load_chat, new_chat
 from hybrid_tui.errors import HybridError
 from hybrid_tui.generation import ChatSettings
+from hybrid_tui.safetext import excerpt, sanitize
 from hybrid_tui.session import Reply, Session, Turn
 from hybrid_tui.ui.export import code_blocks, last_code_block, write_export
 from hybrid_tui.ui.guard import guarded
-from hybrid_tui.ui.safe import excerpt, sanitize
 
 if TYPE_CHECKING:
     from hybrid_tui.ui.app import HybridApp

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hybrid_tui.router.signals import CandidateSignal, DecisionSignals
+from hybrid_tui.units import fmt_seconds
 
 Rows = list[tuple[str, str]]
 
@@ -161,10 +162,8 @@ def _other(sig: DecisionSignals) -> Rows:
 
 
 def duration(seconds: float) -> str:
-    """A predicted time for display."""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.1f} s" if seconds < 100 else f"{seconds:.0f} s"
+    """A predicted time for display (the shared rule: ``850 ms``, ``2.40 s``)."""
+    return fmt_seconds(seconds)
 
 
 def _words(words: tuple[str, ...]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hybrid_tui.private_files import write_private
-from hybrid_tui.ui.safe import sanitize
+from hybrid_tui.safetext import sanitize
 
 FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from hybrid_tui import locations
 from hybrid_tui.private_files import create_private, private_dir
-from hybrid_tui.ui.safe import excerpt
+from hybrid_tui.safetext import excerpt
 
 log = logging.getLogger("hybrid_tui.ui")
 

@@ -36,10 +36,11 @@ from hybrid_tui.events import (
     Waiting,
     event_to_dict,
 )
+from hybrid_tui.safetext import excerpt
 from hybrid_tui.session import AskOther, Cancelled, Change, Session, Turn, apply
-from hybrid_tui.ui.safe import excerpt
 from hybrid_tui.ui.widgets.routing_log import LogEntry
 from hybrid_tui.ui.widgets.turn_text import FORCE_WORDS
+from hybrid_tui.units import fmt_confidence, fmt_tps
 
 if TYPE_CHECKING:
     from hybrid_tui.ui.app import HybridApp
@@ -309,10 +310,9 @@ class TurnRunner:
     def _done(self, job: Job, done: Done) -> None:
         self.app.prompt_input.can_rate = True
         rate = self.app.figures("tokens_per_s", done.tokens_per_s)
-        parts = [f"{rate:.{1 if rate < 100 else 0}f} tok/s" if rate is not None
-                 else f"{done.tokens} tok"]
+        parts = [fmt_tps(rate) if rate is not None else f"{done.tokens} tok"]
         if done.confidence is not None:
-            parts.append(f"conf {done.confidence:.2f}")
+            parts.append(f"conf {fmt_confidence(done.confidence)}")
         outcome = " · ".join(parts)
         route = "escalated" if done.escalated else ("asked other" if job.other else None)
         if done.failover_from:

@@ -179,7 +179,7 @@ async def test_degraded_when_the_chosen_model_is_not_loaded(backends, ollama_sim
 def test_slow_probe_is_degraded(backends) -> None:
     report = HealthReport(ok=True, latency_ms=2500.0, models=(ModelInfo("qwen2.5-coder", True),))
     state = state_from_report(backends["lmstudio"], report, checked=1.0, next_check=31.0)
-    assert state.status == "degraded" and state.detail == "slow to answer (2500 ms)"
+    assert state.status == "degraded" and state.detail == "slow to answer (2.50 s)"
 
 
 async def test_a_failing_listener_does_not_stop_the_monitor(backends) -> None:

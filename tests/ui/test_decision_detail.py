@@ -106,9 +106,9 @@ def test_explain_reads_the_router_signals():
     lm, ol = why.candidates
     assert lm["backend"] == "▸ lmstudio" and ol["backend"] == "  ollama"
     assert ol["status"] == "cooling down (3 failures)"
-    assert lm["loaded"] == "loaded" and ol["loaded"] == "cold — will load (8.0 s)"
+    assert lm["loaded"] == "loaded" and ol["loaded"] == "cold — will load (8.00 s)"
     assert ol["queue"] == "12.0 s (2 ahead)" and lm["queue"] == "none"
-    assert lm["ttft"] == "400 ms" and lm["total"] == "2.4 s" and ol["total"] == "51.5 s (guess)"
+    assert lm["ttft"] == "400 ms" and lm["total"] == "2.40 s" and ol["total"] == "51.5 s (guess)"
     assert lm["learned"] == "0.62 (8/13 good)" and ol["learned"] == "0.80 (prior only)"
     assert why.tiers == [("fast → lmstudio", "mean 0.62, samples 13, time cost 0.00, value 0.62")]
     assert why.other == [("learning", "3 of 3 outcomes")]

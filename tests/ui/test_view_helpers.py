@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hybrid_tui.events import Done, Failover
+from hybrid_tui.safetext import excerpt, sanitize
 from hybrid_tui.ui import prefs
 from hybrid_tui.ui.export import (
     ReplyRecord,
@@ -16,11 +17,10 @@ from hybrid_tui.ui.export import (
     in_open_fence,
     transcript_markdown,
 )
-from hybrid_tui.ui.safe import excerpt, sanitize
 from hybrid_tui.ui.themes import ThemeFileError, load_theme_file, load_themes
 from hybrid_tui.ui.widgets.prompt import sent_text, shown_text
 from hybrid_tui.ui.widgets.routing_log import short_route
-from hybrid_tui.ui.widgets.turn import fmt_ms, stats_content
+from hybrid_tui.ui.widgets.turn import stats_content
 from hybrid_tui.ui.widgets.turn_text import (
     PROMPT_CHARS,
     failover_cause,
@@ -111,7 +111,6 @@ def test_stats_line_and_durations():
     line = stats_content(done).plain
     assert line == ("TTFT 120 ms  ·  412 tokens  ·  85.3 tok/s  ·  confidence 0.82  ·  "
                     "total 1.52 s")
-    assert fmt_ms(None) == "–" and fmt_ms(999.6) == "1000 ms" and fmt_ms(61000) == "61.00 s"
 
 
 def test_short_route():

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from hybrid_tui.cli import build_parser, main
 from hybrid_tui.cli_ask import AskRenderer, read_context, read_prompt, resolve_force
-from hybrid_tui.cli_output import TerminalSanitizer, strip_control, summary_line
+from hybrid_tui.cli_output import summary_line
 from hybrid_tui.config import default_config, load_config
 from hybrid_tui.errors import UsageError
 from hybrid_tui.events import Decision, Done, Error, Escalation, Fallback, Token
+from hybrid_tui.safetext import TerminalSanitizer, strip_control
 
 # --------------------------------------------------------------------------- parsing
 

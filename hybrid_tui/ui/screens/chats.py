@@ -16,7 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hybrid_tui.chats import ChatSummary
-from hybrid_tui.ui.safe import sanitize
+from hybrid_tui.safetext import sanitize
 
 
 def when(ts: float, now: float) -> str:

@@ -19,8 +19,8 @@ from textual.widgets import Collapsible, Static
 
 from hybrid_tui.generation import settings_from_dict
 from hybrid_tui.router.signals import DecisionSignals
+from hybrid_tui.safetext import sanitize
 from hybrid_tui.ui.explain import Explanation, Rows, explain
-from hybrid_tui.ui.safe import sanitize
 from hybrid_tui.ui.widgets.routing_log import LogEntry, describe
 
 COLUMN_TITLES = {"backend": "Backend", "status": "Availability", "loaded": "Model",

@@ -13,7 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from hybrid_tui.ui.safe import excerpt
+from hybrid_tui.safetext import excerpt
 
 
 class SaveCodeScreen(ModalScreen[Path | None]):

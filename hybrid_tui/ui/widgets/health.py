@@ -22,8 +22,9 @@ from textual.content import Content
 from textual.widgets import Static
 
 from hybrid_tui.config import insecure_endpoint
-from hybrid_tui.ui.safe import excerpt
-from hybrid_tui.ui.widgets.turn import Figures, fmt_ms, same_figures
+from hybrid_tui.safetext import excerpt
+from hybrid_tui.ui.widgets.turn import Figures, same_figures
+from hybrid_tui.units import fmt_ms, fmt_tps
 
 STATUS_STYLE = {
     "up": ("●", "up", "$text-success"),
@@ -138,7 +139,7 @@ class HealthCard(Static):
         speed = getattr(state, "predicted_tps", None)
         if isinstance(speed, int | float):
             speed = figures("tokens_per_s", speed) or speed
-            first += [(" · ", "$text-muted"), f"~{speed:.0f} tok/s"]
+            first += [(" · ", "$text-muted"), "~" + fmt_tps(speed)]
         lines = [Content.assemble(*first),
                  Content.assemble(("model   ", "$text-muted"),
                                   excerpt(state.chosen_model or "no chat model", 32))]

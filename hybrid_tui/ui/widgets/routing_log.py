@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from hybrid_tui.private_files import open_private
-from hybrid_tui.ui.safe import excerpt, sanitize
+from hybrid_tui.safetext import excerpt, sanitize
 
 #: (key, label, width); the last column (reason) takes what is left of the panel's width
 COLUMNS = (

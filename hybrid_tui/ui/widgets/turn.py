@@ -22,15 +22,14 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widgets import Static
 
+from hybrid_tui.safetext import sanitize
 from hybrid_tui.session import Reply, Turn
 from hybrid_tui.ui.export import in_open_fence
-from hybrid_tui.ui.safe import sanitize
 from hybrid_tui.ui.widgets.reply_body import ReplyBody
 from hybrid_tui.ui.widgets.turn_text import (
     Figures,
     attachment_chips,
     badge_content,
-    fmt_ms,
     markdown_literal,
     prompt_content,
     same_figures,
@@ -41,7 +40,6 @@ __all__ = [
     "Figures",
     "ReplyView",
     "TurnView",
-    "fmt_ms",
     "same_figures",
     "stats_content",
 ]

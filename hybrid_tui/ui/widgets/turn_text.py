@@ -13,9 +13,10 @@ from collections.abc import Callable
 from textual.content import Content
 
 from hybrid_tui.events import Decision, Done, Failover, Fallback
+from hybrid_tui.safetext import sanitize
 from hybrid_tui.session import Attachment, ForceSource, failover_cause
 from hybrid_tui.session import failover_marker as session_failover_marker
-from hybrid_tui.ui.safe import sanitize
+from hybrid_tui.units import fmt_confidence, fmt_ms, fmt_rate, fmt_tps
 
 __all__ = ["failover_cause"]
 
@@ -46,12 +47,6 @@ def same_figures(kind: str, value: float | None) -> float | None:
     return value
 
 
-def fmt_ms(ms: float | None) -> str:
-    if ms is None:
-        return "–"
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
-
-
 def tag(text: str, style: str) -> tuple[str, str]:
     return (f" {text} ", style)
 
@@ -79,10 +74,10 @@ def stats_content(
         ("  ·  ", "$text-muted"),
         f"{done.tokens} tokens",
         ("  ·  ", "$text-muted"),
-        f"{rate:.1f} tok/s" if rate is not None else "– tok/s",
+        fmt_tps(rate),
         *_server_parts(done, figures),
         ("  ·  confidence ", "$text-muted"),
-        f"{done.confidence:.2f}" if done.confidence is not None else "–",
+        fmt_confidence(done.confidence),
         ("  ·  total ", "$text-muted"),
         fmt_ms(figures("total_ms", done.total_ms)),
     ]
@@ -102,7 +97,7 @@ def _server_parts(done: Done, figures: Figures) -> list[str | tuple[str, str]]:
     prompt_ms = figures("server_prompt_ms", done.server_prompt_ms)
     said: list[str | tuple[str, str]] = []
     if rate is not None:
-        said += [("server ", "$text-muted"), f"{rate:.1f}"]
+        said += [("server ", "$text-muted"), fmt_rate(rate)]
     if prompt_ms is not None:
         said += [(", " if said else "", "$text-muted"), ("prompt ", "$text-muted"),
                  fmt_ms(prompt_ms)]
