@@ -55,6 +55,8 @@ ACTIONS: tuple[Action, ...] = (
            "write the routing log to a .jsonl file"),
     Action("toggle_sidebar", "toggle_sidebar", "ctrl+s", "Sidebar", "Toggle sidebar",
            "show or hide the backends sidebar"),
+    Action("backend_cards", "show_backends", "f5", "", "Show the backend cards",
+           "the full backend cards in place of the one-line strip of a narrow terminal"),
     Action("scroll_up", "scroll_conversation('page_up')", "pageup", "", "",
            "scroll the conversation up (stops following the reply)"),
     Action("scroll_down", "scroll_conversation('page_down')", "pagedown", "", "",

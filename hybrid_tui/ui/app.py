@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import Worker, WorkerState
@@ -59,6 +60,10 @@ log = logging.getLogger(__name__)
 _OWN = object()  # "open the default store yourself"
 #: the action names of the action table (``cycle_force``, ``rate`` ...)
 _MAIN_SCREEN_ACTIONS = frozenset(a.action.split("(")[0] for a in ACTIONS)
+#: below this many columns the health sidebar is a strip, a line per backend
+NARROW_COLUMNS = 110
+#: below this many rows the routing log is a one-line ticker
+SHORT_ROWS = 30
 IDLE_HINT = Content.styled(
     "Enter send · ctrl+j new line · ↑↓ earlier prompts · esc stop · ctrl+p commands",
     "$text-muted",
@@ -216,6 +221,7 @@ class HybridApp(SessionActions, App[int]):
 
     @guarded
     async def on_mount(self) -> None:
+        self.fit_terminal(self.size)
         self._setup_themes()
         self._open_store()
         self.prompt_input.completer = lambda partial: complete_path(partial, cwd=self.cwd)
@@ -317,6 +323,21 @@ class HybridApp(SessionActions, App[int]):
                 log.exception("closing the router failed")
         if self._store_arg is _OWN and self.store is not None:
             self.store.close()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.fit_terminal(event.size)
+
+    def fit_terminal(self, size: Size) -> None:
+        """Leave the conversation room in a small terminal: below :data:`NARROW_COLUMNS`
+        the sidebar is a strip (a line per backend), below :data:`SHORT_ROWS` the routing
+        log is a one-line ticker of the newest event. The main screen gets the classes
+        ``-narrow`` and ``-short`` for the rest of the layout (app.tcss)."""
+        narrow, short = size.width < NARROW_COLUMNS, size.height < SHORT_ROWS
+        self.sidebar.compact = narrow
+        self.routing_log.ticker = short
+        main = self.screen_stack[0]
+        main.set_class(narrow, "-narrow")
+        main.set_class(short, "-short")
 
     @guarded
     def _tick(self) -> None:
@@ -614,6 +635,14 @@ class HybridApp(SessionActions, App[int]):
     @guarded
     def action_toggle_sidebar(self) -> None:
         self.sidebar.display = not self.sidebar.display
+
+    @guarded
+    def action_show_backends(self) -> None:
+        """The full backend cards: in a narrow terminal they stand in for the strip until
+        asked again; otherwise the sidebar comes back if it was hidden."""
+        self.sidebar.display = True
+        if self.sidebar.compact:
+            self.sidebar.expanded = not self.sidebar.expanded
 
     @guarded
     def action_help(self) -> None:

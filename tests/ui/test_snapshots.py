@@ -85,6 +85,25 @@ async def ask(pilot, prompt: str, force: str | None = None) -> None:
     await settle(pilot)
 
 
+async def one_prompt(pilot) -> None:
+    """Both backends up, then a formatting prompt answered by the fast backend."""
+    await ready(pilot)
+    await ask(pilot, FORMAT)
+
+
+async def three_prompts(pilot) -> None:
+    """Auto to the fast tier, auto to the strong tier, and one forced to ollama."""
+    await one_prompt(pilot)
+    await ask(pilot, PLAN)
+    await ask(pilot, "explain this function", force="ollama")
+
+
+async def ollama_down(pilot) -> None:
+    """LM Studio up, Ollama (refusing connections) seen down."""
+    await wait_for(pilot, lambda: pilot.app.sidebar.status_of("ollama") == "down")
+    await ready(pilot, expect={"up", "down"})
+
+
 def test_idle_start(snap_compare, sims):
     """Welcome text, both backends up, empty routing log."""
     assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=ready)
@@ -92,12 +111,7 @@ def test_idle_start(snap_compare, sims):
 
 def test_finished_turn_with_stats(snap_compare, sims):
     """A prompt answered by the fast backend: badge, Markdown with code, stats line."""
-
-    async def run(pilot):
-        await ready(pilot)
-        await ask(pilot, FORMAT)
-
-    assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=run)
+    assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=one_prompt)
 
 
 def test_mid_stream(snap_compare, sims):
@@ -120,9 +134,7 @@ def test_one_backend_down(snap_compare, sims):
     sims[1].knobs.fault = Fault("refuse")
 
     async def run(pilot):
-        app = pilot.app
-        await wait_for(pilot, lambda: app.sidebar.status_of("ollama") == "down")
-        await ready(pilot, expect={"up", "down"})
+        await ollama_down(pilot)
         await ask(pilot, PLAN)
 
     assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=run)
@@ -130,32 +142,17 @@ def test_one_backend_down(snap_compare, sims):
 
 def test_routing_log_with_several_decisions(snap_compare, sims):
     """Three prompts: auto to the fast tier, auto to the strong tier, and one forced."""
-
-    async def run(pilot):
-        await ready(pilot)
-        await ask(pilot, FORMAT)
-        await ask(pilot, PLAN)
-        await ask(pilot, "explain this function", force="ollama")
-
-    assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=run)
+    assert snap_compare(make_app(sims), terminal_size=SIZE, run_before=three_prompts)
 
 
 def test_light_theme(snap_compare, sims):
-    async def run(pilot):
-        await ready(pilot)
-        await ask(pilot, FORMAT)
-
     assert snap_compare(make_app(sims, theme="hybrid-light"), terminal_size=SIZE,
-                        run_before=run)
+                        run_before=one_prompt)
 
 
 def test_high_contrast_theme(snap_compare, sims):
-    async def run(pilot):
-        await ready(pilot)
-        await ask(pilot, FORMAT)
-
     assert snap_compare(make_app(sims, theme="hybrid-high-contrast"), terminal_size=SIZE,
-                        run_before=run)
+                        run_before=one_prompt)
 
 
 def test_both_down_banner(snap_compare, sims):
@@ -197,3 +194,38 @@ def test_cooling_down_sidebar(snap_compare, sims):
 
     routing = RoutingConfig(cooldown_failures=1, cooldown_seconds=30.0)
     assert snap_compare(make_app(sims, routing=routing), terminal_size=SIZE, run_before=run)
+
+
+# -- smaller terminals: a default 80x24 and a medium 120x32 -------------------------------
+
+SMALL = (80, 24)
+MEDIUM = (120, 32)
+
+
+def test_small_terminal_finished_turn(snap_compare, sims):
+    """80x24: the sidebar is a strip (a line per backend), the routing log a one-line
+    ticker of the newest event, and the conversation has the rest."""
+    assert snap_compare(make_app(sims), terminal_size=SMALL, run_before=one_prompt)
+
+
+def test_small_terminal_backend_down(snap_compare, sims):
+    """80x24 with Ollama refusing connections: its strip line says down and why."""
+    sims[1].knobs.fault = Fault("refuse")
+
+    assert snap_compare(make_app(sims), terminal_size=SMALL, run_before=ollama_down)
+
+
+def test_small_terminal_full_cards(snap_compare, sims):
+    """80x24 after asking for the backend cards: the full cards stand in for the strip."""
+
+    async def run(pilot):
+        await ready(pilot)
+        await pilot.app.run_action("show_backends")
+        await settle(pilot)
+
+    assert snap_compare(make_app(sims), terminal_size=SMALL, run_before=run)
+
+
+def test_medium_terminal_routing_log(snap_compare, sims):
+    """120x32: full sidebar, and the log's columns share the width so the reason shows."""
+    assert snap_compare(make_app(sims), terminal_size=MEDIUM, run_before=three_prompts)

@@ -33,8 +33,8 @@ CLICK_SPAN = 0.5
 WELCOME = Content.assemble(
     ("Ask for code, a fix, a plan.", "bold $text-primary"),
     "\n\n",
-    ("Each prompt goes to the backend that suits it: quick edits and boilerplate to the fast\n"
-     "model, analysis and planning to the strong one. The badge above every reply says which\n"
+    ("Each prompt goes to the backend that suits it: quick edits and boilerplate to the fast "
+     "model, analysis and planning to the strong one. The badge above every reply says which "
      "answered and why; the routing log below keeps the whole story.\n\n", "$text-muted"),
     ("Enter", "bold $text-accent"), (" send   ", "$text-muted"),
     ("ctrl+j", "bold $text-accent"), (" new line   ", "$text-muted"),

@@ -7,6 +7,10 @@ model count and learned speed; the model the router would use and whether it is 
 cold (the first reply will wait for a load); the queue when requests wait; the last error;
 "checked 12 s ago · next in 18 s". Ages come from the app's injectable clock and the moment a
 probe was heard, and timing figures pass through ``figures``, so snapshots stay still.
+
+In a narrow terminal the sidebar is a compact strip instead (:attr:`HealthSidebar.compact`):
+one line per backend (state, latency, the model and whether it is loaded), the full cards one
+key away (:attr:`HealthSidebar.expanded`).
 """
 
 from __future__ import annotations
@@ -85,6 +89,9 @@ class HealthCard(Static):
         self._next_in: float | None = None
         self._next_heard = 0.0
         self._lines = 0
+        #: one line (the strip) instead of the full card, its name padded to this width
+        self.compact = False
+        self.name_width = len(name)
         self.border_title = name
 
     def show(self, state: Any, heard_at: float) -> None:
@@ -121,12 +128,16 @@ class HealthCard(Static):
         text = f"checked {ago(now - self.heard_at)} · next in {remaining} s"
         return Content.styled(text, "$text-muted")
 
-    def _headline(self, status: str, figures: Figures) -> Content:
-        dot, word, style = STATUS_STYLE[status]
+    def _status(self, status: str, figures: Figures) -> tuple[str, str, str]:
+        """(symbol, word, style): the status, or the live cooldown that overrides it."""
         left = self.cooldown_left()
-        if left is not None:
-            shown = figures("cooldown_s", left) or left
-            dot, word, style = "◔", f"cooling down {math.ceil(shown)} s", "$text-warning"
+        if left is None:
+            return STATUS_STYLE[status]
+        shown = figures("cooldown_s", left) or left
+        return "◔", f"cooling down {math.ceil(shown)} s", "$text-warning"
+
+    def _headline(self, status: str, figures: Figures) -> Content:
+        dot, word, style = self._status(status, figures)
         return Content.assemble((f"{dot} {word}", f"bold {style}"),
                                 ("   " + f"{self.kind} · {self.tier}", "$text-muted"))
 
@@ -152,9 +163,33 @@ class HealthCard(Static):
         lines.append(Content.assemble(("loaded  ", "$text-muted"), excerpt(loaded, 32)))
         return lines
 
+    def _strip_line(self, status: str, figures: Figures) -> Content:
+        """The card in one line: ``● lmstudio  up · 12 ms · qwen2.5-coder-7b ✓``."""
+        dot, word, style = self._status(status, figures)
+        name = excerpt(self.backend, 16).ljust(self.name_width)
+        parts: list[str | tuple[str, str]] = [
+            (f"{dot} ", f"bold {style}"), (name, "bold"), "  ", (word, style)]
+        state = self.state
+        if state is not None and status in ("up", "degraded") and self.cooldown_left() is None:
+            parts += [(" · ", "$text-muted"), fmt_ms(figures("latency_ms", state.latency_ms)),
+                      (" · ", "$text-muted"),
+                      (excerpt(state.chosen_model or "no chat model", 40), "$text-secondary")]
+            loaded_now = chosen_loaded(state)
+            if loaded_now is True:
+                parts.append((" ✓ loaded", "$text-success"))
+            elif loaded_now is False:
+                parts.append((" ○ cold", "$text-warning"))
+        elif state is not None and status == "down" and state.last_error:
+            parts += [(" · ", "$text-muted"), (excerpt(state.last_error, 60), "$text-error")]
+        return Content.assemble(*parts)
+
     def redraw(self, now: float, figures: Figures = same_figures, interval: float = 30.0) -> None:
         state = self.state
         status = state.status if state is not None and state.status in STATUS_STYLE else "unknown"
+        if self.compact:
+            self.update(self._strip_line(status, figures), layout=self._lines != 1)
+            self._lines = 1
+            return
         lines: list[Content] = [
             self._headline(status, figures),
             Content.styled(excerpt(self.endpoint, 40), "$text-secondary"),
@@ -203,6 +238,8 @@ class HealthSidebar(VerticalScroll, can_focus=False):
         self.clock = clock
         self.figures = figures
         self.border_title = "Backends"
+        self._compact = False
+        self._expanded = False
 
     def compose(self) -> ComposeResult:
         yield Static(Content.styled("BACKENDS", "bold $text-muted"), classes="sidebar-title")
@@ -210,8 +247,38 @@ class HealthSidebar(VerticalScroll, can_focus=False):
             yield HealthCard(name, endpoint, kind, tier, self._slots.get(name, 1))
 
     def on_mount(self) -> None:
+        self._restyle()
+
+    @property
+    def compact(self) -> bool:
+        """The terminal is too narrow for the cards: one line per backend (the strip)."""
+        return self._compact
+
+    @compact.setter
+    def compact(self, value: bool) -> None:
+        self._compact = value
+        if not value:  # back to a wide terminal: a later narrow one starts with the strip
+            self._expanded = False
+        self._restyle()
+
+    @property
+    def expanded(self) -> bool:
+        """The full cards are shown although the terminal is narrow."""
+        return self._expanded
+
+    @expanded.setter
+    def expanded(self, value: bool) -> None:
+        self._expanded = value
+        self._restyle()
+
+    def _restyle(self) -> None:
+        strip = self._compact and not self._expanded
+        self.set_class(strip, "-compact")
         now = self.clock()
-        for card in self.cards.values():
+        cards = self.cards.values()
+        width = max((min(16, len(card.backend)) for card in cards), default=0)
+        for card in cards:
+            card.compact, card.name_width = strip, width
             card.redraw(now, self.figures, self.interval)
 
     @property

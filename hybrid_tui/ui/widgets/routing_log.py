@@ -1,6 +1,11 @@
 """The routing-decision log: one row per event (decision, loading — at most one per turn,
 for a cold model —, fallback, failover, escalation, done, error, cancelled), selectable for
-the full decision, exportable as JSON Lines."""
+the full decision, exportable as JSON Lines.
+
+The columns share the panel's width (:func:`column_widths`): in a narrow terminal the least
+telling ones give way so the reason always has room. In a short terminal the log is a ticker
+(:attr:`RoutingLog.ticker`): no header, the newest row only.
+"""
 
 from __future__ import annotations
 
@@ -16,19 +21,37 @@ from textual.widgets import DataTable
 from hybrid_tui.private_files import open_private
 from hybrid_tui.safetext import excerpt, sanitize
 
-#: (key, label, width); the last column (reason) takes what is left of the panel's width
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A log column: the width below which it says nothing useful, the width it can use
+    (0: any, for the reason), how long it stays when the width is short (higher stays
+    longer), and a shorter label for when the column is narrower than its label."""
+
+    key: str
+    label: str
+    least: int
+    most: int
+    keep: int
+    short: str = ""
+
+    def heading(self, width: int) -> str:
+        return self.label if len(self.label) <= width or not self.short else self.short
+
+
 COLUMNS = (
-    ("time", "Time", 8),
-    ("event", "Event", 10),
-    ("prompt", "Prompt", 20),
-    ("task", "Task · complexity", 21),
-    ("backend", "Backend", 9),
-    ("routing", "Routing", 20),
-    ("outcome", "Outcome", 22),
-    ("reason", "Reason", 0),
+    Column("time", "Time", 8, 8, keep=1),
+    Column("event", "Event", 10, 10, keep=7),
+    Column("prompt", "Prompt", 10, 20, keep=4),
+    Column("task", "Task · complexity", 10, 21, keep=2, short="Task"),
+    Column("backend", "Backend", 8, 9, keep=6),
+    Column("routing", "Routing", 7, 20, keep=3),
+    Column("outcome", "Outcome", 10, 22, keep=5),
+    Column("reason", "Reason", 24, 0, keep=8),
 )
 PADDING = 1
-MIN_REASON = 20
+#: the reason grows to this width before the other columns grow past their least
+REASON_FIRST = 30
 #: event -> the theme variable its name is drawn in
 EVENT_COLOUR = {
     "decision": "text-primary",
@@ -77,6 +100,36 @@ def short_route(route: str) -> str:
             .replace("failover ", "⤷ ").replace(" → ", "→"))
 
 
+def column_widths(available: int) -> list[tuple[Column, int]]:
+    """The columns that fit in ``available`` cells (padding included) and their widths.
+
+    Columns give way lowest ``keep`` first until the rest fit at their least width; the
+    reason is never dropped. Spare room goes to the reason up to :data:`REASON_FIRST`, then
+    to the other columns up to the width they can use, the longest-kept first, and what is
+    left to the reason again."""
+
+    def need(columns: list[Column]) -> int:
+        return sum(c.least + 2 * PADDING for c in columns)
+
+    shown = list(COLUMNS)
+    for column in sorted(COLUMNS, key=lambda c: c.keep):
+        if need(shown) <= available or column.key == "reason":
+            break
+        shown.remove(column)
+    widths = {c.key: c.least for c in shown}
+    spare = max(0, available - need(shown))
+    first = min(spare, max(0, REASON_FIRST - widths["reason"]))
+    widths["reason"] += first
+    spare -= first
+    for column in sorted(shown, key=lambda c: -c.keep):
+        more = min(spare, max(0, column.most - column.least))
+        widths[column.key] += more
+        spare -= more
+    left = available - sum(width + 2 * PADDING for width in widths.values())
+    widths["reason"] = max(1, widths["reason"] + left)  # narrower than the reason's least: cut
+    return [(c, widths[c.key]) for c in shown]
+
+
 def _cell(text: str, width: int, style: str = "") -> Text:
     """A table cell: sanitised, one line, cut to ``width`` — never parsed as markup."""
     return Text(excerpt(text, width), style=style, no_wrap=True, overflow="ellipsis")
@@ -90,6 +143,8 @@ class RoutingLog(DataTable[Text]):
                          cell_padding=PADDING)
         self.entries: list[LogEntry] = []
         self.border_title = "Routing log"
+        self._columns: list[tuple[Column, int]] = []
+        self._ticker = False
 
     def on_mount(self) -> None:
         self._rebuild()
@@ -97,16 +152,29 @@ class RoutingLog(DataTable[Text]):
     def on_resize(self) -> None:
         self._rebuild()
 
-    def _reason_width(self) -> int:
-        fixed = sum(width + 2 * PADDING for _, _, width in COLUMNS[:-1])
-        return max(MIN_REASON, self.scrollable_content_region.width - fixed - 2 * PADDING - 1)
+    @property
+    def ticker(self) -> bool:
+        """One line: the newest row, no header (for a short terminal)."""
+        return self._ticker
+
+    @ticker.setter
+    def ticker(self, value: bool) -> None:
+        self._ticker = value
+        self.set_class(value, "-ticker")
+        self.show_header = not value
+        if value and self.row_count:
+            self.move_cursor(row=self.row_count - 1, animate=False)
 
     def _rebuild(self) -> None:
         """(Re)create the columns for the current width, then every row."""
         row = self.cursor_row
         self.clear(columns=True)
-        for key, label, width in COLUMNS:
-            self.add_column(label, key=key, width=width or self._reason_width())
+        # the vertical scrollbar's room is kept free: rows that overflow later would
+        # otherwise push the last column out of sight
+        available = self.content_region.width - self.styles.scrollbar_size_vertical
+        self._columns = column_widths(available)
+        for column, width in self._columns:
+            self.add_column(column.heading(width), key=column.key, width=width)
         for index, entry in enumerate(self.entries):
             self._add_row(index, entry)
         if self.entries:
@@ -116,26 +184,33 @@ class RoutingLog(DataTable[Text]):
         """A theme colour as a Rich style (cells are Rich Text, which knows no $variables)."""
         return self.app.theme_variables.get(variable, "")
 
+    def _column_cell(self, entry: LogEntry, key: str, width: int) -> Text:
+        """The cell of column ``key`` for ``entry``, cut to ``width``."""
+        if key == "time":
+            return Text(entry.clock_text, style="dim")
+        if key == "event":
+            colour = self._colour(EVENT_COLOUR.get(entry.event, ""))
+            return Text(entry.event, style=f"bold {colour}", no_wrap=True, overflow="ellipsis")
+        if key == "routing":
+            warning = self._colour("text-warning")
+            routing = Text.assemble(
+                ("forced", f"bold {warning}") if entry.forced else ("auto", "dim"),
+                (f" · {short_route(entry.route)}" if entry.route else "", warning),
+                no_wrap=True, overflow="ellipsis",
+            )
+            routing.truncate(width, overflow="ellipsis")
+            return routing
+        if key == "task":
+            return _cell(" · ".join(x for x in (entry.task_type, entry.complexity) if x), width)
+        if key == "backend":
+            return _cell(entry.backend, width, "bold")
+        if key == "reason":
+            return _cell(entry.reason, width, "italic dim")
+        return _cell(entry.prompt if key == "prompt" else entry.outcome, width)
+
     def _add_row(self, index: int, entry: LogEntry) -> None:
-        warning = self._colour("text-warning")
-        routing = Text.assemble(
-            ("forced", f"bold {warning}") if entry.forced else ("auto", "dim"),
-            (f" · {short_route(entry.route)}" if entry.route else "", warning),
-            no_wrap=True, overflow="ellipsis",
-        )
-        routing.truncate(20, overflow="ellipsis")
-        task = " · ".join(x for x in (entry.task_type, entry.complexity) if x)
-        self.add_row(
-            Text(entry.clock_text, style="dim"),
-            Text(entry.event, style=f"bold {self._colour(EVENT_COLOUR.get(entry.event, ''))}"),
-            _cell(entry.prompt, 20),
-            _cell(task, 21),
-            _cell(entry.backend, 9, "bold"),
-            routing,
-            _cell(entry.outcome, 22),
-            _cell(entry.reason, self._reason_width(), "italic dim"),
-            key=str(index),
-        )
+        cells = [self._column_cell(entry, column.key, width) for column, width in self._columns]
+        self.add_row(*cells, key=str(index))
 
     def add(self, entry: LogEntry) -> None:
         """Append a row; follow the newest row unless the user is browsing the table."""
