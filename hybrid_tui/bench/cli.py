@@ -18,7 +18,7 @@ from hybrid_tui.cli_output import console, message
 from hybrid_tui.config import Config, load_config
 from hybrid_tui.errors import UsageError
 from hybrid_tui.safetext import strip_control
-from hybrid_tui.units import fmt_ms, fmt_rate
+from hybrid_tui.units import fmt_ms, fmt_rate, fmt_seconds
 
 if TYPE_CHECKING:
     from rich.progress import Progress as RichProgress
@@ -108,7 +108,7 @@ def results_table(report: BenchmarkReport) -> Table:
             f"{run.passed}/{run.attempted}",
             fmt_ms(run.mean_ttft_ms),
             fmt_rate(run.mean_tokens_per_s),
-            f"{run.seconds:.1f} s",
+            fmt_seconds(run.seconds),
         )
     return table
 
