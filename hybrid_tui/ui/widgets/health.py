@@ -256,6 +256,8 @@ class HealthSidebar(VerticalScroll, can_focus=False):
 
     @compact.setter
     def compact(self, value: bool) -> None:
+        if value == self._compact:
+            return
         self._compact = value
         if not value:  # back to a wide terminal: a later narrow one starts with the strip
             self._expanded = False

@@ -159,6 +159,8 @@ class RoutingLog(DataTable[Text]):
 
     @ticker.setter
     def ticker(self, value: bool) -> None:
+        if value == self._ticker:
+            return  # a resize that keeps the mode leaves the cursor where the user put it
         self._ticker = value
         self.set_class(value, "-ticker")
         self.show_header = not value
