@@ -16,6 +16,7 @@ from hybrid_tui.generation import ChatSettings, settings_from_dict
 from hybrid_tui.safetext import sanitize
 from hybrid_tui.session import RECORD_SCHEMA, Session, Turn, turn_from_record, turn_to_record
 from hybrid_tui.store import Store
+from hybrid_tui.units import fmt_confidence, fmt_ms, fmt_tps
 
 ExportFormat = Literal["md", "json"]
 
@@ -167,20 +168,13 @@ def transcript_markdown(session: Session, *, now: float) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def duration_ms(ms: float | None) -> str:
-    if ms is None:
-        return "–"
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
-
-
 def stats_line(reply: Any) -> str:
     """The reply's figures in one plain line (exports and the CLI)."""
     done = reply.done
-    parts = [f"TTFT {duration_ms(done.ttft_ms)}", f"{done.tokens} tokens",
-             f"{done.tokens_per_s:.1f} tok/s" if done.tokens_per_s is not None else "– tok/s"]
+    parts = [f"TTFT {fmt_ms(done.ttft_ms)}", f"{done.tokens} tokens", fmt_tps(done.tokens_per_s)]
     if done.confidence is not None:
-        parts.append(f"confidence {done.confidence:.2f}")
-    parts.append(f"total {duration_ms(done.total_ms)}")
+        parts.append(f"confidence {fmt_confidence(done.confidence)}")
+    parts.append(f"total {fmt_ms(done.total_ms)}")
     if reply.rating is not None:
         parts.append("rated good" if reply.rating else "rated bad")
     return " · ".join(parts)
