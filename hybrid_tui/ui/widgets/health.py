@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -26,6 +25,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from hybrid_tui.config import insecure_endpoint
+from hybrid_tui.health import BackendState
 from hybrid_tui.safetext import excerpt
 from hybrid_tui.ui.widgets.turn import Figures, same_figures
 from hybrid_tui.units import fmt_ms, fmt_tps
@@ -36,7 +36,6 @@ STATUS_STYLE = {
     "degraded": ("◐", "degraded", "$text-warning"),
     "unknown": ("○", "checking…", "$text-muted"),
 }
-_MISSING = object()
 
 
 def ago(seconds: float) -> str:
@@ -57,21 +56,6 @@ def plain_remote_http(endpoint: str) -> bool:
     return insecure_endpoint(endpoint)
 
 
-def chosen_loaded(state: Any) -> bool | None:
-    """Is the model the router would use in memory? None when nobody knows. Uses
-    ``BackendState.chosen_loaded`` when the monitor says, else the loaded list."""
-    said = getattr(state, "chosen_loaded", _MISSING)
-    if said is not _MISSING:
-        return said if isinstance(said, bool) else None
-    chosen = getattr(state, "chosen_model", None)
-    loaded = tuple(getattr(state, "loaded", ()) or ())
-    if not chosen:
-        return None
-    if chosen in loaded:
-        return True
-    return False if (getattr(state, "loaded_known", False) or loaded) else None
-
-
 class HealthCard(Static):
     """One backend: status word and colour, endpoint, latency, models, poll timing."""
 
@@ -83,7 +67,7 @@ class HealthCard(Static):
         self.endpoint = endpoint
         self.kind = kind
         self.tier = tier
-        self.state: Any = None
+        self.state: BackendState | None = None
         self.heard_at: float | None = None
         #: seconds to the next probe when ``next_check`` was last heard, and when (app clock)
         self._next_in: float | None = None
@@ -94,7 +78,7 @@ class HealthCard(Static):
         self.name_width = len(name)
         self.border_title = name
 
-    def show(self, state: Any, heard_at: float) -> None:
+    def show(self, state: BackendState, heard_at: float) -> None:
         """Take a new ``BackendState``, heard at ``heard_at`` on the app clock. Ages count
         from the last probe heard: a state that only changed otherwise (a failed request, a
         queue) keeps them."""
@@ -114,8 +98,7 @@ class HealthCard(Static):
 
     def cooldown_left(self) -> float | None:
         """Seconds of cooldown left (live), None when the backend is not cooling down."""
-        left = getattr(self.state, "cooldown_left", None)
-        return left if isinstance(left, int | float) and left > 0 else None
+        return None if self.state is None else self.state.cooldown_left
 
     def _timing(self, now: float, interval: float) -> Content:
         state = self.state
@@ -141,20 +124,19 @@ class HealthCard(Static):
         return Content.assemble((f"{dot} {word}", f"bold {style}"),
                                 ("   " + f"{self.kind} · {self.tier}", "$text-muted"))
 
-    def _model_lines(self, state: Any, figures: Figures) -> list[Content]:
+    def _model_lines(self, state: BackendState, figures: Figures) -> list[Content]:
         """Latency, model count and learned speed; the model the router would use and
         whether it is in memory; what is in memory. Each line fits the card (40 cells)."""
         first: list[str | tuple[str, str]] = [
             ("latency ", "$text-muted"), fmt_ms(figures("latency_ms", state.latency_ms)),
             (" · ", "$text-muted"), f"{len(state.models)} models"]
-        speed = getattr(state, "predicted_tps", None)
-        if isinstance(speed, int | float):
-            speed = figures("tokens_per_s", speed) or speed
+        if state.predicted_tps is not None:
+            speed = figures("tokens_per_s", state.predicted_tps) or state.predicted_tps
             first += [(" · ", "$text-muted"), "~" + fmt_tps(speed)]
         lines = [Content.assemble(*first),
                  Content.assemble(("model   ", "$text-muted"),
                                   excerpt(state.chosen_model or "no chat model", 32))]
-        loaded_now = chosen_loaded(state)
+        loaded_now = state.chosen_loaded
         if loaded_now is True:
             lines.append(Content.styled("        ✓ loaded", "$text-success"))
         elif loaded_now is False:
@@ -174,7 +156,7 @@ class HealthCard(Static):
             parts += [(" · ", "$text-muted"), fmt_ms(figures("latency_ms", state.latency_ms)),
                       (" · ", "$text-muted"),
                       (excerpt(state.chosen_model or "no chat model", 40), "$text-secondary")]
-            loaded_now = chosen_loaded(state)
+            loaded_now = state.chosen_loaded
             if loaded_now is True:
                 parts.append((" ✓ loaded", "$text-success"))
             elif loaded_now is False:
@@ -199,16 +181,15 @@ class HealthCard(Static):
                                         "replies travel unencrypted", "$text-warning"))
         if state is not None and status in ("up", "degraded"):
             lines += self._model_lines(state, figures)
-        queue = getattr(state, "queue", 0)
-        if isinstance(queue, int) and queue > 0:
+        queue = 0 if state is None else state.queue
+        if queue > 0:
             running, waiting = min(queue, self.slots), max(0, queue - self.slots)
             said = f"{running} running" + (f" · {waiting} waiting" if waiting else "")
             lines.append(Content.assemble(("queue   ", "$text-muted"),
                                           (said, "$text-warning" if waiting else "$text-accent")))
         if state is not None:
-            detail = getattr(state, "detail", None)
-            if detail and status == "degraded":
-                lines.append(Content.styled(excerpt(detail, 80), "$text-warning"))
+            if state.detail and status == "degraded":
+                lines.append(Content.styled(excerpt(state.detail, 80), "$text-warning"))
             if state.last_error and status == "down":
                 lines.append(Content.styled(excerpt(state.last_error, 80), "$text-error"))
         lines.append(self._timing(now, interval))
@@ -287,7 +268,7 @@ class HealthSidebar(VerticalScroll, can_focus=False):
     def cards(self) -> dict[str, HealthCard]:
         return {card.backend: card for card in self.query(HealthCard)}
 
-    def update_state(self, state: Any) -> None:
+    def update_state(self, state: BackendState) -> None:
         """A ``BackendState`` from the monitor (listener callback or initial read)."""
         card = self.cards.get(state.name)
         if card is not None:
@@ -295,7 +276,7 @@ class HealthSidebar(VerticalScroll, can_focus=False):
             card.show(state, now)
             card.redraw(now, self.figures, self.interval)
 
-    def tick(self, states: Mapping[str, Any] | None = None) -> None:
+    def tick(self, states: Mapping[str, BackendState] | None = None) -> None:
         """Refresh the relative times and countdowns, taking any newer ``states`` (name ->
         ``BackendState``) on the way."""
         now = self.clock()
