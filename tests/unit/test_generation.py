@@ -184,5 +184,5 @@ def test_the_stats_line_puts_server_figures_beside_the_clients():
 
 def test_the_ask_summary_names_thinking_server_figures_and_a_cold_load():
     line = summary_line(DONE)
-    assert ("TTFT 1200 ms · first thought 80 ms · thought 1100 ms · 40 tokens · 85.3 tok/s · "
-            "server 88.1 tok/s · prompt 35 ms (31 tokens) · cold load 5102 ms") in line
+    assert ("TTFT 1.20 s · first thought 80 ms · thought 1.10 s · 40 tokens · 85.3 tok/s · "
+            "server 88.1 tok/s · prompt 35 ms (31 tokens) · cold load 5.10 s") in line
