@@ -2,7 +2,8 @@
 
 A developer's shell may set ``NO_COLOR`` (Textual then paints in monochrome), ``TERM=dumb``,
 ``COLUMNS``/``LINES`` (Rich sizes its consoles from them), another locale, ``TEXTUAL_*``
-switches or other ``HOME``/``XDG_*`` directories; none of that may change what a test sees.
+switches or other ``HOME``/``XDG_*`` directories, and a background start leaves SIGINT
+ignored; none of that may change what a test sees.
 ``textual.constants`` reads ``TEXTUAL_*`` once, at import, and pytest-textual-snapshot imports
 Textual when pytest loads its entry-point plugins, so a conftest is too late: this module is
 loaded with ``-p tests.hermetic`` (pyproject ``addopts``), which pytest imports before
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 
 #: variables that change how Rich or Textual render, or where a program reads its settings
@@ -41,8 +43,17 @@ def pin_environment(environ: os._Environ[str] | dict[str, str], home: str) -> No
         environ[name] = os.path.join(home, name.lower())
 
 
+def pin_interrupt() -> None:
+    """A shell that starts the suite in the background (``pytest &`` in a script, nohup)
+    leaves SIGINT ignored, and child processes inherit that: the CLI's ctrl+c tests would
+    find their child deaf to it. A Python handler is reset to the default on exec."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 _HOME = tempfile.mkdtemp(prefix="hybrid-tui-tests-home-")
 pin_environment(os.environ, _HOME)
+pin_interrupt()
 
 
 def pytest_unconfigure(config: object) -> None:

@@ -4,11 +4,12 @@ size, locale and home directories are pinned by ``tests.hermetic`` before Textua
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.hermetic import PINNED, UNSET, USER_DIRS, pin_environment
+from tests.hermetic import PINNED, UNSET, USER_DIRS, pin_environment, pin_interrupt
 
 ROOT = Path(__file__).resolve().parents[2]
 #: what a developer's shell might set; each of these once broke or could break a snapshot
@@ -33,6 +34,16 @@ def test_pin_environment_removes_and_pins():
     assert environ["HOME"] == "/tmp/home"
     assert all(environ[name].startswith("/tmp/home/") for name in USER_DIRS)
     assert environ["PATH"] == "/bin"
+
+
+def test_an_ignored_sigint_is_restored():
+    """Started in the background, the suite would hand an ignored SIGINT to every child."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pin_interrupt()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_a_snapshot_passes_in_a_hostile_shell(tmp_path):
