@@ -65,7 +65,7 @@ def run(settings: Settings) -> Row:
     row.add(Figure("tok/s, turn 1", "tok/s", rates[:1]))
     growth = data["rss_end"] - data["rss_turn1"]
     row.add(Figure("RSS growth, turn 1 -> last turn", "MB", [growth],
-                   targets=(Target("<=", 50),)))
+                   targets=(Target("<=", 40),)))
     row.add(Figure("RSS growth per turn", "MB", [growth / max(1, n - 1)]))
     row.add(Figure("RSS after the last turn", "MB", [data["rss_end"]]))
     row.add(Figure("turns completed", "turns", [n], targets=(Target(">=", turns),)))
