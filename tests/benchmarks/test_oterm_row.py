@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import OPT_IN, ROWS
+from benchmarks import OPT_IN, ROWS, otermenv
 from benchmarks.oterm import SENTINEL, HybridTui, once, reply_text
 from benchmarks.otermenv import VERSION, ensure, oterm_env
 from benchmarks.simproc import SimProcess
@@ -61,6 +61,24 @@ def test_an_unknown_row_names_the_opt_in_ones(tmp_path: Path) -> None:
 def test_ensure_without_install_says_why(tmp_path: Path) -> None:
     reason = ensure(tmp_path / "venv", install=False)
     assert reason is not None and "no oterm" in reason and VERSION in reason
+
+
+def test_ensure_installs_the_pinned_oterm_into_its_own_venv_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The commands only (no network): a venv at the given path, then pip install of
+    exactly oterm==VERSION with that venv's python."""
+    venv = tmp_path / "venv"
+    ran: list[list[str]] = []
+    versions = iter([None, VERSION])
+    monkeypatch.setattr(otermenv, "installed", lambda _venv: next(versions))
+    monkeypatch.setattr(otermenv, "_run", lambda argv, timeout: ran.append(argv))
+    assert ensure(venv, install=True) is None
+    assert ran[0] == [sys.executable, "-m", "venv", str(venv)]
+    assert ran[1][0] == str(venv / "bin" / "python")
+    assert ran[1][1:4] == ["-m", "pip", "install"] and ran[1][-1] == f"oterm=={VERSION}"
+    said = capsys.readouterr().err
+    assert f"installing oterm=={VERSION}" in said and str(venv) in said
 
 
 @pytest.mark.parametrize("tokens", [300, 3_000, 20_000])
