@@ -21,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.common import percentile
+
 COLS, LINES = 160, 50
 #: seconds slept between two captures while waiting for something on screen
 POLL = 0.002
@@ -33,8 +35,8 @@ DEAD = "Pane is dead"
 
 @dataclass(slots=True)
 class Polls:
-    """The intervals between consecutive captures of every wait: the resolution of the
-    times read off the screen."""
+    """The intervals between consecutive captures of the timed waits: the resolution of
+    the times read off the screen."""
 
     intervals: list[float] = field(default_factory=list)
 
@@ -42,10 +44,7 @@ class Polls:
         return statistics.median(self.intervals) * 1000 if self.intervals else float("nan")
 
     def p99_ms(self) -> float:
-        if not self.intervals:
-            return float("nan")
-        ordered = sorted(self.intervals)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+        return percentile(self.intervals, 99) * 1000
 
 
 class AppGone(RuntimeError):
