@@ -96,14 +96,16 @@ class App(Protocol):
 
 class HybridTui:
     """The installed ``hybrid-tui`` with a config whose only backend is the simulated
-    Ollama, model codellama:34b."""
+    Ollama, model codellama:34b, no reply length cap (oterm sets none either)."""
 
     name = "hybrid-tui"
 
     def __init__(self, ollama: str, tmp: Path) -> None:
         self.config = tmp / "hybrid-tui.yaml"
+        # no reply cap (options: {}): a 20,000-token reply is past the default max_tokens
         self.config.write_text(
             f"backends:\n  ollama:\n    endpoint: {ollama}\n    models: [{MODEL}]\n"
+            "    options: {}\n"
         )
 
     def launch(self, pane: TmuxApp, polls: Polls) -> float:
