@@ -145,8 +145,8 @@ class Oterm:
         pane.wait(lambda s: "Welcome to oterm!" in s, "oterm's start screen")
         pane.keys("C-n")
         pane.wait(lambda s: "Type model name" in s and MODEL in s, "oterm's new-chat dialog")
-        # keys in one burst go to the widget focused before the burst (oterm forwards them
-        # before its focus moves), so each step waits as a typist would
+        # Tab, the name and Tab sent in one burst left the field empty (seen in tmux), so
+        # each focus move waits STEP as a typist would
         _step(pane, "Tab")
         pane.type(MODEL)
         pane.wait(lambda s: "Type model name" not in s, "the model typed into oterm's dialog")
