@@ -10,3 +10,5 @@ root; it is not an installed package. Results and how to read them: ``BENCHMARKS
 #: every benchmark, in the order a full run takes them
 ROWS = ("stream", "tui", "ttft", "router", "startup", "askpipe", "resume", "memory",
         "responsive", "tmux", "routing", "judgment")
+#: rows run only when named: oterm installs a third-party app (into its own venv)
+OPT_IN = ("oterm",)

@@ -1,9 +1,10 @@
-"""``python -m benchmarks [NAME ...] [--quick] [--json] [--runs N] [--markdown]``.
+"""``python -m benchmarks [NAME ...] [--quick] [--json] [--runs N] [--markdown]
+[--oterm-venv PATH] [--no-oterm-install]``.
 
-Runs the named rows (default: all), prints a table per row as it finishes, and with
-``--json`` one JSON object with every figure, its target and whether it was met as the last
-line of stdout. Exit 0 when every row ran (targets missed or not: timing is reported, never
-asserted), 1 when a row failed to run, 2 for bad usage.
+Runs the named rows (default: all but the opt-in ones), prints a table per row as it
+finishes, and with ``--json`` one JSON object with every figure, its target and whether it
+was met as the last line of stdout. Exit 0 when every row ran (targets missed or not:
+timing is reported, never asserted), 1 when a row failed to run, 2 for bad usage.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import time
 import traceback
 
-from benchmarks import ROWS
+from benchmarks import OPT_IN, ROWS
 from benchmarks.common import Row, Settings, markdown, report, say, table
 from benchmarks.simproc import scratch_dirs
 
@@ -27,7 +28,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "loopback; nothing leaves the machine).",
     )
     p.add_argument("names", nargs="*", metavar="NAME",
-                   help=f"rows to run (default all): {', '.join(ROWS)}")
+                   help=f"rows to run (default all): {', '.join(ROWS)}; opt-in, only when "
+                   f"named: {', '.join(OPT_IN)}")
     p.add_argument("--quick", action="store_true",
                    help="small sizes and 2 runs: proves the suite works (CI), figures rough")
     p.add_argument("--json", action="store_true",
@@ -35,10 +37,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--runs", type=int, metavar="N", help="timed runs after the warm-up")
     p.add_argument("--markdown", action="store_true",
                    help="also print every figure as a Markdown table (for BENCHMARKS.md)")
+    p.add_argument("--oterm-venv", metavar="PATH",
+                   help="the oterm row's venv for oterm 0.26.1 (default: under the user "
+                   "cache dir); the row pip-installs oterm there when it is missing")
+    p.add_argument("--no-oterm-install", action="store_true",
+                   help="never install oterm: the oterm row is skipped when it is missing")
     args = p.parse_args(argv)
-    unknown = [n for n in args.names if n not in ROWS]
+    unknown = [n for n in args.names if n not in ROWS + OPT_IN]
     if unknown:
-        p.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(ROWS)}")
+        p.error(f"unknown benchmark {', '.join(unknown)}; choose from "
+                f"{', '.join(ROWS + OPT_IN)}")
     return args
 
 
@@ -58,7 +66,8 @@ def run_row(name: str, settings: Settings) -> Row:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse(argv)
-    settings = Settings(quick=args.quick, runs_override=args.runs)
+    settings = Settings(quick=args.quick, runs_override=args.runs,
+                        oterm_venv=args.oterm_venv, oterm_install=not args.no_oterm_install)
     scratch_dirs()
     rows = []
     for name in args.names or ROWS:

@@ -30,6 +30,10 @@ class Settings:
     quick: bool = False
     #: timed runs after the warm-up (None: 5, or 2 with ``quick``)
     runs_override: int | None = None
+    #: the oterm row: oterm's own venv (None: under the user cache dir), and whether the
+    #: row may pip-install oterm there when it is missing
+    oterm_venv: str | None = None
+    oterm_install: bool = True
 
     @property
     def runs(self) -> int:

@@ -37,7 +37,8 @@ class SimProcess:
     By default the first token comes at once and the speed is unlimited."""
 
     def __init__(self, *args: str, tokens_per_s: float = 0, first_token_delay: float = 0.0,
-                 reply_tokens: int | None = None, context_length: int | None = None) -> None:
+                 reply_tokens: int | None = None, context_length: int | None = None,
+                 reply_file: Path | None = None) -> None:
         self.args = [
             "--lmstudio-port", "0", "--ollama-port", "0",
             "--tokens-per-s", f"{tokens_per_s:g}",
@@ -50,6 +51,9 @@ class SimProcess:
         if context_length is not None:
             self.module = "benchmarks.simserve"
             self.args += ["--context-length", str(context_length)]
+        if reply_file is not None:
+            self.module = "benchmarks.simserve"
+            self.args += ["--reply-file", str(reply_file)]
         self.urls: dict[str, str] = {}
         self.proc: subprocess.Popen[str] | None = None
         self._stderr: IO[bytes] | None = None

@@ -113,6 +113,15 @@ class Plan:
     def completion_tokens(self) -> int:
         return len(self.pieces)
 
+    @property
+    def usage(self) -> dict[str, int]:
+        """The token counts as OpenAI-style APIs report them."""
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
+
     def strike_at(self) -> int | None:
         """The token index where the fault strikes, or None."""
         f = self.fault

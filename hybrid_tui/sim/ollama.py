@@ -1,4 +1,5 @@
-"""The Ollama simulator's wire format (protocols.md A): native ``/api`` endpoints.
+"""The Ollama simulator's wire format (protocols.md A): native ``/api`` endpoints, and the
+OpenAI-compatible ``/v1`` layer over them (:mod:`hybrid_tui.sim.ollama_openai`).
 
 Byte-level choices follow the Go server: compact JSON with HTML characters escaped
 (``\\u003c``), NDJSON chunks flushed one per token, ``created_at`` in RFC 3339 with
@@ -18,6 +19,8 @@ from hybrid_tui.sim.engine import Plan, Timing, quiet_reply, stream_reply, wait_
 from hybrid_tui.sim.http import Request, Response, status_phrase
 from hybrid_tui.sim.knobs import is_embedding
 from hybrid_tui.sim.ollama_create import CreateRoutes
+from hybrid_tui.sim.ollama_openai import ChunkEncoder, model_list, native_request
+from hybrid_tui.sim.ollama_openai import send_error as send_openai_error
 from hybrid_tui.sim.replies import reply_pieces, thinking_for
 from hybrid_tui.sim.tokens import count_tokens, tokenize
 
@@ -225,6 +228,14 @@ class OllamaRoutes:
             await self._infer(req, resp, "message")
         elif route == ("POST", "/api/generate"):
             await self._infer(req, resp, "response")
+        elif route == ("POST", "/v1/chat/completions"):
+            await self._openai_chat(req, resp)
+        elif route == ("GET", "/v1/models"):
+            await resp.send(
+                200,
+                [("Content-Type", "application/json")],
+                go_json(model_list(self.knobs.models)) + b"\n",
+            )
         else:
             await resp.send(404, [("Content-Type", "text/plain")], b"404 page not found")
 
@@ -338,7 +349,29 @@ class OllamaRoutes:
             await send_error(resp, 400, problem or "bad request")
             return
         async with self.server.inference(req, resp, body):
-            await self._infer_body(resp, field, body, timing)
+            await self._infer_body(
+                resp, field, body, timing, OllamaEncoder(body_model(body), field)
+            )
+
+    async def _openai_chat(self, req: Request, resp: Response) -> None:
+        """``/v1/chat/completions``: translated to a native chat, answered in SSE chunks."""
+        timing = Timing()
+        body, problem = _parse_body(req)
+        native = None
+        if body is not None:
+            native, problem = native_request(body)
+        if body is None or native is None:
+            await send_openai_error(resp, 400, problem or "bad request", go_json)
+            return
+        options = body.get("stream_options")
+        enc = ChunkEncoder(
+            body_model(native),
+            include_usage=isinstance(options, dict) and options.get("include_usage") is True,
+            json=go_json,
+            crash=CRASH,
+        )
+        async with self.server.inference(req, resp, native):
+            await self._infer_body(resp, "message", native, timing, enc)
 
     def _reject(self, body: dict[str, Any], field: str) -> tuple[int, str] | None:
         """The error status and text for a request Ollama would refuse before queueing."""
@@ -367,18 +400,22 @@ class OllamaRoutes:
         return None
 
     async def _infer_body(
-        self, resp: Response, field: str, body: dict[str, Any], timing: Timing
+        self,
+        resp: Response,
+        field: str,
+        body: dict[str, Any],
+        timing: Timing,
+        enc: OllamaEncoder | ChunkEncoder,
     ) -> None:
         server, knobs = self.server, self.knobs
-        requested = str(body.get("model") or "")
-        enc = OllamaEncoder(requested, field)
+        requested = body_model(body)
         status = server.fault("status")
         if status is not None:
             await enc.send_error(resp, status.status, status.message)
             return
         rejected = self._reject(body, field)
         if rejected is not None:
-            await send_error(resp, *rejected)
+            await enc.send_error(resp, *rejected)
             return
         name = self.find(requested) or requested
         keep_alive = parse_keep_alive(body.get("keep_alive"))
@@ -392,7 +429,8 @@ class OllamaRoutes:
             try:
                 if plan is None:  # no messages / no prompt: just load (or unload)
                     reason = "unload" if keep_alive == 0 else "load"
-                    await send_json(resp, {**enc.fields(), "done_reason": reason, "done": True})
+                    fields = OllamaEncoder(requested).fields()
+                    await send_json(resp, {**fields, "done_reason": reason, "done": True})
                     return
                 await wait_first_token(resp, enc, knobs.first_token_delay)
                 if body.get("stream", True) is False:
@@ -445,6 +483,10 @@ class OllamaRoutes:
         window = self.loaded_ctx.get(name, knobs.context_length)
         prompt_tokens = min(_prompt_tokens(body, field), window)
         return Plan(requested, plan_pieces, prompt_tokens, finish, knobs.fault, timing)
+
+
+def body_model(body: dict[str, Any]) -> str:
+    return str(body.get("model") or "")
 
 
 def _prompt_tokens(body: dict[str, Any], field: str) -> int:

@@ -123,20 +123,13 @@ class SSEEncoder:
         delta[self.reasoning_field if reasoning else "content"] = text
         return self._event(self._chunk([self._choice(delta)]))
 
-    def _usage(self, plan: Plan) -> dict[str, int]:
-        return {
-            "prompt_tokens": plan.prompt_tokens,
-            "completion_tokens": plan.completion_tokens,
-            "total_tokens": plan.prompt_tokens + plan.completion_tokens,
-        }
-
     def final(self, plan: Plan) -> bytes:
         finish = self._chunk([self._choice({}, plan.finish)])
         if "timings" in self.quirks:
             finish["timings"] = _timings(plan)
         out = self._event(finish)
         if self.include_usage:
-            out += self._event({**self._chunk([]), "usage": self._usage(plan)})
+            out += self._event({**self._chunk([]), "usage": plan.usage})
         return out + self._event(b"[DONE]")
 
     def body(self, plan: Plan, *, complete: bool) -> bytes:
@@ -156,7 +149,7 @@ class SSEEncoder:
                     "message": message,
                 }
             ],
-            "usage": self._usage(plan),
+            "usage": plan.usage,
             "system_fingerprint": self.model,
         }
         if self.native:
