@@ -66,7 +66,7 @@ def rss_mb(pid: int) -> float:
 
 
 def run(settings: Settings) -> Row:
-    turns = settings.size(1000, 100)
+    turns = settings.size(1000, 30)
     tokens = 2000
     row = Row("resume", f"--resume a chat of {turns:,} turns × ~{tokens:,} tokens")
     with tempfile.TemporaryDirectory() as tmp:

@@ -11,6 +11,7 @@ COMPLEX = "analyze this complex system architecture and plan a migration"
 async def test_thinking_streams_then_folds_and_stays_out_of_the_history(make_app, ollama_sim):
     ollama_sim.knobs.quirks.add("thinking")
     ollama_sim.knobs.tokens_per_s = 60.0
+    ollama_sim.knobs.reply_tokens = 40  # the answer: long enough to see the block fold
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: card_status(app, "ollama") == "up")
@@ -43,6 +44,7 @@ async def test_thinking_streams_then_folds_and_stays_out_of_the_history(make_app
         await pilot.click(block)
         assert not block.expanded
         # the next prompt's request carries the answer, never the thinking
+        ollama_sim.knobs.tokens_per_s = None
         await app.send("and the rollback plan?", force="ollama")
         await wait_for(pilot, lambda: app.idle, timeout=60)
         sent = ollama_sim.requests[-1]["messages"]
