@@ -24,7 +24,7 @@ from benchmarks.simproc import scratch_dirs
 def parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Measure hybrid-tui against the targets of issue 5 (simulators on "
+        description="Measure hybrid-tui against its targets in BENCHMARKS.md (simulators on "
         "loopback; nothing leaves the machine).",
     )
     p.add_argument("names", nargs="*", metavar="NAME",

@@ -25,7 +25,7 @@ CONTRACT (implemented by the router helper):
         #        learner: Learner; store: Store | None; submit raises UsageError at once
         #        for a force that names no enabled backend or tier, or an empty prompt;
         #        first_token_notice: seconds before a "waiting for first token" notice.
-        # added (issue 6): rate(positive, reply_id=None) -> str: the user's verdict on a
+        # added: rate(positive, reply_id=None) -> str: the user's verdict on a
         #        reply (None: the last one any process recorded); UsageError when there is
         #        nothing to rate. rng (keyword, and attribute): random.Random for Thompson
         #        draws. speeds: SpeedModel. Decision.id, Done.reply_id.

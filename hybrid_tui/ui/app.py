@@ -140,7 +140,7 @@ class HybridApp(SessionActions, App[int]):
         runs the app for a user, not for tests that run many apps in one process."""
         super().__init__()
         self.config = config
-        self.service = service
+        self.service: Service | None = service
         self._service_factory = service_factory or default_service
         self._owns_service = service is None
         self._store_arg = store

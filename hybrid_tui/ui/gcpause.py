@@ -2,7 +2,7 @@
 
 Rendering a streamed reply allocates many small objects (strips, segments, styles). With
 Python's default thresholds that keeps triggering *full* (generation 2) collections, each a
-walk of the whole heap: measured in issue 5 at 6-7 per 20,000-token reply and up to 257 ms
+walk of the whole heap: measured at 6-7 per 20,000-token reply and up to 257 ms
 each, during which no frame is drawn and no key is handled. While a reply streams the
 oldest generation's threshold is raised so only the cheap young collections run; once
 nothing streams the thresholds are restored and one full collection runs after a short

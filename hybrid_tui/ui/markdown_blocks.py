@@ -1,7 +1,7 @@
 """Streamed Markdown cut into finished blocks and a live tail.
 
 A reply arrives a few characters at a time. Re-parsing and re-laying out the whole reply on
-every update costs time that grows with the reply (the profile of issue 5: ~1,200 Textual
+every update costs time that grows with the reply (profiled: ~1,200 Textual
 widgets for a 20,000-token reply, all re-arranged on each update). Markdown's block structure
 settles as it streams: once a later top-level block has started, every block before it is
 final (a paragraph, list, table or closed fence cannot change after the next block begins).

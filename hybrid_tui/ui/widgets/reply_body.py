@@ -3,7 +3,7 @@
 Why not Textual's ``Markdown`` widget: it mounts a widget per block (per list item, per
 table cell), and every update of a streaming reply re-arranges all of them; a
 20,000-token reply is ~1,200 widgets and an update then holds the event loop for half a
-second (issue 5's profile). Here a reply is one widget whatever its length. Its lines are
+second (profiled). Here a reply is one widget whatever its length. Its lines are
 Rich renderings of each block (:mod:`hybrid_tui.ui.markdown_blocks` says which blocks are
 final), kept per width as segment lines: a finished block is rendered once, and an update
 re-renders only the tail and repaints only the lines that changed. Text is never markup:
