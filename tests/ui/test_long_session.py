@@ -7,7 +7,7 @@ import json
 
 from hybrid_tui.ui.widgets import conversation as conversation_module
 from hybrid_tui.ui.widgets.conversation import EarlierTurns
-from tests.ui.helpers import SIZE, wait_for
+from tests.ui.helpers import SIZE, settle, wait_for
 
 
 async def _ask(app, pilot, text: str):
@@ -40,8 +40,10 @@ async def test_old_turns_leave_the_screen_but_not_the_session(make_app, lmstudio
         assert prompts == [f"format this code: take {i}" for i in range(5)]
 
         # scrolled to the top, a click brings back the newest two of them, in order
+        conversation.release_anchor()  # as a reader's scroll up does
         conversation.scroll_home(animate=False)
-        await pilot.pause()
+        await wait_for(pilot, lambda: conversation.scroll_y == 0, what="at the top")
+        await settle(pilot)
         await pilot.click(EarlierTurns)
         await wait_for(pilot, lambda: len(conversation.turns) == 5, what="shown again")
         shown = conversation.turns[:2]
