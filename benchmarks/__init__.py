@@ -1,6 +1,7 @@
 """The hybrid-tui benchmark suite: ``python -m benchmarks [NAME ...] [--quick] [--json]``.
 
-One module per row (BENCHMARKS.md lists them with their targets), each with ``run(settings) -> Row``; shared pieces
+One module per row (BENCHMARKS.md lists them with their targets), each with
+``run(settings) -> Row``; shared pieces
 in :mod:`benchmarks.common` (figures, statistics, machine facts, output),
 :mod:`benchmarks.simproc` (the simulators in a child process), :mod:`benchmarks.replay`,
 :mod:`benchmarks.proxy` and :mod:`benchmarks.appkit` (instruments). Run from the repository
