@@ -394,3 +394,18 @@ def test_status_record_warns_about_plain_http_to_another_machine(tmp_path):
     assert record["warnings"] and "unencrypted" in record["warnings"][0]
     local = backend_record(default_config(env={}).backends["ollama"], None)
     assert local["warnings"] == []
+
+
+def test_session_and_resume_reach_the_app(monkeypatch):
+    import hybrid_tui.ui.app as app_module
+    from hybrid_tui.cli import build_parser, main
+
+    seen: dict = {}
+    monkeypatch.setattr(app_module, "run_app",
+                        lambda config, **kw: seen.update(kw) or 0)
+    assert main(["--session", "refactor"]) == 0
+    assert seen["session"] == "refactor" and not seen["resume"]
+    assert main(["--resume"]) == 0 and seen["resume"] and seen["session"] is None
+    with pytest.raises(SystemExit) as stop:  # one or the other
+        build_parser().parse_args(["--resume", "--session", "x"])
+    assert stop.value.code == 2
