@@ -10,15 +10,14 @@ and write it. Both outputs are checked to hold the same text.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, Figure, Row, Settings, Target
-from benchmarks.simproc import SimProcess, child_env
+from benchmarks.common import Figure, Row, Settings, Target
+from benchmarks.simproc import SimProcess
+from benchmarks.startup import run_timed
 
 PROMPT = "format this code: def f(a,b): return a+b"
 BARE = textwrap.dedent('''
@@ -57,8 +56,8 @@ def run(settings: Settings) -> Row:
         bare = [sys.executable, str(script), sims.lmstudio, PROMPT]
         ours, floor = [], []
         for i in range(settings.runs + 1):  # the first pair warms the simulator and caches
-            got_ours, text_ours = _timed(ask)
-            got_bare, text_bare = _timed(bare)
+            got_ours, text_ours = run_timed(ask, timeout=120)
+            got_bare, text_bare = run_timed(bare, timeout=120)
             if text_ours.strip() != text_bare.strip():
                 raise RuntimeError("ask and the bare client printed different text "
                                    f"({len(text_ours)} vs {len(text_bare)} characters)")
@@ -72,14 +71,3 @@ def run(settings: Settings) -> Row:
     row.notes.append("both: this interpreter, stdout a pipe drained by the benchmark, the "
                      "simulated LM Studio at unlimited rate; ask with learning off")
     return row
-
-
-def _timed(argv: list[str]) -> tuple[float, str]:
-    start = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, env=child_env(), capture_output=True, timeout=120,
-                          check=False)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"{argv[2:4]} exited {done.returncode}: "
-                           f"{done.stderr.decode(errors='replace').strip()[-300:]}")
-    return elapsed, done.stdout.decode("utf-8", errors="replace")

@@ -56,14 +56,20 @@ def run(settings: Settings) -> Row:
 
 
 def _timed(argv: list[str]) -> float:
+    return run_timed(argv)[0]
+
+
+def run_timed(argv: list[str], timeout: float = 60) -> tuple[float, str]:
+    """Wall seconds from spawn to exit of ``argv`` (output captured), and its stdout; a
+    non-zero exit is a RuntimeError with the end of its stderr."""
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, env=child_env(), capture_output=True, timeout=60,
-                          check=False)
+    done = subprocess.run(argv, cwd=ROOT, env=child_env(), capture_output=True,
+                          timeout=timeout, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {done.returncode}: "
-                           f"{done.stderr.decode(errors='replace').strip()[-200:]}")
-    return elapsed
+                           f"{done.stderr.decode(errors='replace').strip()[-300:]}")
+    return elapsed, done.stdout.decode("utf-8", errors="replace")
 
 
 def _imports_textual(argv: list[str]) -> bool:

@@ -31,6 +31,7 @@ from hybrid_tui.events import (
     event_to_dict,
 )
 from hybrid_tui.generation import ChatSettings, settings_from_dict
+from hybrid_tui.router.messages import user_content
 from hybrid_tui.router.signals import DecisionSignals
 
 #: the shape of a stored turn record; records without a ``schema`` key are version 2
@@ -172,8 +173,6 @@ class Turn:
     def user_message(self) -> str:
         """The user message as sent: each attachment fenced and labelled with its path, then
         the prompt (the router builds the same shape from ``context`` pairs)."""
-        from hybrid_tui.router.messages import user_content
-
         return user_content(self.prompt, [a.as_context() for a in self.attachments])
 
 

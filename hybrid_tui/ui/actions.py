@@ -260,7 +260,7 @@ class SessionActions(_Base):
         others = [b.name for b in backends if b.name != reply.backend and b.tier != tier]
         others = others or [b.name for b in backends if b.name != reply.backend]
         states = self.service.health.states() if self.service is not None else {}
-        up = [n for n in others if getattr(states.get(n), "status", "up") != "down"]
+        up = [n for n in others if (state := states.get(n)) is None or state.status != "down"]
         return (up or others or [None])[0]
 
     @guarded
