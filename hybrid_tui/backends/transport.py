@@ -7,8 +7,9 @@ of the last: bytes that carry none (keep-alive comments, empty chunks) do not co
 deadlines cover only the awaits on the socket, never the consumer's time between items.
 
 Every read is bounded: a stream line by ``config.max_line_bytes``, a JSON body by
-``JSON_BODY_LIMIT``, an error body by ``ERROR_BODY_LIMIT``, and every JSON request as a whole
-by its timeout (a server dripping a byte at a time cannot hold a probe open).
+``JSON_BODY_LIMIT``, an error body by ``ERROR_BODY_LIMIT`` (compressed bodies too: they are
+inflated in bounded pieces, ``bodies.py``), and every JSON request as a whole by its timeout
+(a server dripping a byte at a time cannot hold a probe open).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from hybrid_tui.backends.base import Backend, HealthReport, StreamItem, StreamStats
+from hybrid_tui.backends.bodies import ACCEPT_ENCODING, body_pieces
 from hybrid_tui.backends.deadline import ReadDeadline
 from hybrid_tui.backends.http_errors import (
     health_kind,
@@ -88,7 +90,8 @@ def make_client(
     # a mount of None means "no proxy": the client's own direct connection pool
     direct = {f"all://[{h}]" if ":" in h else f"all://{h}": None for h in hosts}
     return httpx.AsyncClient(
-        timeout=timeout, limits=limits or httpx.Limits(), mounts=direct, trust_env=True
+        timeout=timeout, limits=limits or httpx.Limits(), mounts=direct, trust_env=True,
+        headers={"Accept-Encoding": ACCEPT_ENCODING},
     )
 
 
@@ -241,11 +244,7 @@ class HTTPBackend(Backend):
         async with contextlib.AsyncExitStack() as stack:
             response, body_json = await self._open(stack, path, body, deadline)
             stack.push_async_exit(functools.partial(_discard_on_error, response))
-            # aiter_raw skips httpx's decoder layers; they are needed only for compression
-            if "content-encoding" in response.headers:
-                raw = response.aiter_bytes()
-            else:
-                raw = response.aiter_raw()
+            raw = body_pieces(response, self.name)
             timer = ReadDeadline()
             stack.callback(timer.close)
             at_eof = False
@@ -270,6 +269,9 @@ class HTTPBackend(Backend):
                                 partial="".join(parts),
                                 streaming=True,
                             ) from exc
+                        except ProtocolError as exc:  # a body that does not decode
+                            raise ProtocolError(exc.message, backend=self.name,
+                                                partial="".join(parts)) from None  # fmt: skip
                         else:
                             items = parser.feed(data)
                     if items:
@@ -475,7 +477,7 @@ async def read_limited(response: httpx.Response, limit: int = ERROR_BODY_LIMIT) 
     beyond is read, whatever Content-Length claims. Ask for one byte more than allowed to
     tell a body that is too large."""
     buf = bytearray()
-    async for data in response.aiter_bytes():
+    async for data in body_pieces(response):
         buf += data
         if len(buf) >= limit:
             del buf[limit:]  # in place: a slice would copy up to JSON_BODY_LIMIT again

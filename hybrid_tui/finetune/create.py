@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from hybrid_tui.backends.bodies import body_pieces
 from hybrid_tui.backends.http_errors import (
     http_error,
     one_line,
@@ -101,12 +102,15 @@ async def upload_adapter(backend: HTTPBackend, adapter: Adapter) -> bool:
             return False
         if head.status_code != 404:
             raise _server_error(backend, head.status_code, head.content[:MAX_STATUS_LINE])
-        resp = await backend.client.post(url, content=_chunks(adapter.path),
-                                         headers=backend.headers(), timeout=CREATE_TIMEOUT)
+        # streamed so the answer is read to a bound, not whole (it should be empty)
+        async with backend.client.stream("POST", url, content=_chunks(adapter.path),
+                                         headers=backend.headers(),
+                                         timeout=CREATE_TIMEOUT) as resp:  # fmt: skip
+            if resp.status_code not in (200, 201):
+                raise _server_error(backend, resp.status_code,
+                                    await read_limited(resp, MAX_STATUS_LINE))  # fmt: skip
     except httpx.HTTPError as exc:
         raise transport_error(exc, backend=backend.name, where=backend.where) from exc
-    if resp.status_code not in (200, 201):
-        raise _server_error(backend, resp.status_code, resp.content[:MAX_STATUS_LINE])
     return True
 
 
@@ -160,7 +164,7 @@ async def _lines(resp: httpx.Response, backend: str) -> AsyncIterator[str]:
     """The body's lines, none longer than MAX_STATUS_LINE (a server that never sends a
     newline must not fill our memory)."""
     buffer = b""
-    async for data in resp.aiter_bytes():
+    async for data in body_pieces(resp, backend):
         buffer += data
         *lines, buffer = buffer.split(b"\n")
         if len(buffer) > MAX_STATUS_LINE:

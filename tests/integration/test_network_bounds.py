@@ -243,3 +243,40 @@ async def test_asking_again_after_an_empty_reply_is_bounded_too(client):
             await reply(backend_at("openai", server.url, client, timeout=0.5))
         assert time.perf_counter() - start < 3.0
         assert len(server.requests) == 2
+
+
+async def test_an_adapter_upload_answered_with_an_endless_body_reads_only_its_bound(
+    client, tmp_path
+):
+    """The blob upload's answer should be empty; a server pouring an endless error body in
+    its place is read to a few KB, and the upload fails with one line."""
+    from hybrid_tui.backends.transport import HTTPBackend
+    from hybrid_tui.errors import BackendError
+    from hybrid_tui.finetune.create import Adapter, upload_adapter
+
+    async def answer(server: RawServer, request: RawRequest, writer: asyncio.StreamWriter) -> None:
+        if request.method == "HEAD":
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                         b"Connection: close\r\n\r\n")  # fmt: skip
+            return
+        writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+                     b"Content-Length: %d\r\n\r\n" % (200 * MiB))  # fmt: skip
+        await server.pour(writer, PIECE, total=200 * MiB)
+
+    weights = tmp_path / "adapter.gguf"
+    weights.write_bytes(b"GGUF" + bytes(1000))
+    adapter = Adapter(weights, "sha256:" + "0" * 64, weights.stat().st_size)
+    async with RawServer(answer) as server:
+        backend = backend_at("ollama", server.url, client)
+        assert isinstance(backend, HTTPBackend)
+        tracemalloc.start()
+        try:
+            with pytest.raises(BackendError) as info:
+                await upload_adapter(backend, adapter)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        await asyncio.wait_for(server.cut.wait(), 10)
+    assert "500" in info.value.message and "\n" not in info.value.message
+    assert peak < 8 * MiB, peak
+    assert server.sent < 200 * MiB
