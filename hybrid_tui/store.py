@@ -46,7 +46,7 @@ __all__ = ["SCHEMA_VERSION", "Outcome", "OutcomeStore", "Store", "StoreError", "
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: seconds SQLite itself waits for another connection's lock before giving up on a statement
 BUSY_TIMEOUT = 1.0
 #: seconds a call keeps trying after a transient failure (the router records outcomes on the
@@ -145,6 +145,10 @@ CREATE TABLE IF NOT EXISTS turns (
     meta TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS turns_session ON turns (session_id, id);
+CREATE TABLE IF NOT EXISTS store_meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
 
 _LOAD_TURNS = (
@@ -392,11 +396,17 @@ class Store:
             with db:
                 if name and _session_named(db, name) is not None:
                     raise ValueError(f"a chat named {name!r} already exists")
-                cur = db.execute(
-                    "INSERT INTO sessions (created, updated, name, settings) VALUES (?, ?, ?, ?)",
-                    (now, now, name, json.dumps(settings or {})),
+                # never the id of a deleted chat: a save still on its way for that chat, or
+                # a --resume pointing at it, must not land in a new one
+                session_id = 1 + int(db.execute(
+                    "SELECT MAX(COALESCE((SELECT MAX(id) FROM sessions), 0),"
+                    " COALESCE((SELECT value FROM store_meta WHERE key = 'last_chat_id'), 0))"
+                ).fetchone()[0])
+                db.execute(
+                    "INSERT INTO sessions (id, created, updated, name, settings)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (session_id, now, now, name, json.dumps(settings or {})),
                 )
-                session_id = int(cur.lastrowid or 0)
                 if not name:
                     db.execute("UPDATE sessions SET name = ? WHERE id = ?",
                                (f"chat-{session_id}", session_id))
@@ -477,6 +487,11 @@ class Store:
             with db:
                 db.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
                 db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+                db.execute(
+                    "INSERT INTO store_meta (key, value) VALUES ('last_chat_id', ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
+                    (session_id,),
+                )
 
         self._run("delete the chat", op)
 

@@ -148,3 +148,18 @@ def test_foreign_key_on_turns(tmp_path) -> None:
     assert "FOREIGN KEY" in str(caught.value) and not caught.value.transient
     assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
     store.close()
+
+
+def test_a_deleted_chats_id_is_never_given_to_a_new_one(tmp_path) -> None:
+    """A save still on its way for a deleted chat, or a --resume pointing at it, must not
+    land in the next chat made: ids are not reused, also after the file is reopened."""
+    path = tmp_path / "s.sqlite3"
+    with Store(path) as store:
+        first, newest = store.new_session(), store.new_session()
+        store.delete_session(newest)
+        store.delete_session(first)
+    with Store(path) as store:
+        made = store.new_session()
+        assert made == newest + 1
+        assert store.session_named(f"chat-{made}") == made
+        assert store.session_named(f"chat-{newest}") is None
