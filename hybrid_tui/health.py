@@ -5,7 +5,9 @@ Each backend has its own schedule: probed every ``interval`` seconds, all due ba
 once and concurrently, each probe bounded by ``timeout``. A failed request
 (:meth:`HealthMonitor.mark_failed`) marks a backend down at once and brings its next probe
 forward to ``RETRY_AFTER_FAILURE`` seconds, doubling while it keeps failing, never beyond
-``interval``. Listeners hear about every change and every finished probe, on the monitor's
+``interval``. A backend that is answering one of our requests, last seen up, skips its
+periodic probe (the reply is proof enough, and some servers end a running reply to answer
+any new request). Listeners hear about every change and every finished probe, on the monitor's
 event loop.
 
 Cooldown: after ``cooldown_failures`` failed *requests* in a row (probes do not count, and a
@@ -407,13 +409,29 @@ class HealthMonitor:
                 for name in due:
                     # the probe reschedules itself; this keeps one probe per backend per turn
                     self._due[name] = now + self.interval
-                    self._probe_task(name)
+                    if self._serving(name):
+                        self._postpone(name)
+                    else:
+                        self._probe_task(name)
                 continue
             next_due = min(self._due.values(), default=now + self.interval)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(0.0, next_due - now)):
                     await self._wake.wait()
+
+    def _serving(self, name: str) -> bool:
+        """Whether ``name`` is answering our requests right now, as last seen up: the reply
+        shows it is, and a probe could hurt it (llama-cpp-python's server, by default, ends
+        the running reply to answer any new request). A failing request marks it down,
+        which brings the probe back."""
+        state = self._states[name]
+        return state.queue > 0 and state.status in ("up", "degraded")
+
+    def _postpone(self, name: str) -> None:
+        """Skip this turn's periodic probe of a serving backend; show when the next is due."""
+        old = self._states[name]
+        self._set(replace(old, next_check=time.time() + self.interval))
 
     def _set(self, state: BackendState, *, force: bool = False) -> None:
         old = self._states.get(state.name)

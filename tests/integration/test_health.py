@@ -196,3 +196,36 @@ async def test_note_models_sets_the_choice(backends) -> None:
     monitor.note_models("ollama", [ModelInfo("qwen2.5:72b"), ModelInfo("codellama:34b", True)])
     state = monitor.state("ollama")
     assert state.chosen_model == "codellama:34b" and state.loaded == ("codellama:34b",)
+
+
+async def test_a_backend_serving_a_reply_is_not_probed_until_the_reply_ends(
+    make_config, lmstudio_sim: SimServer, ollama_sim: SimServer
+) -> None:
+    """llama-cpp-python's server, by default, ends the running reply to answer any new
+    request, a health probe too: while a reply streams from a backend last seen up, its
+    periodic probe waits (the reply shows it is up), and polling resumes after."""
+    from dataclasses import replace
+
+    from hybrid_tui.config import HealthConfig
+    from hybrid_tui.events import Done, Token
+    from hybrid_tui.router.service import RouterService
+
+    config = make_config(lmstudio=lmstudio_sim.url, ollama=ollama_sim.url)
+    config = replace(config, health=HealthConfig(interval=0.05, timeout=1.0))
+    ollama_sim.knobs.reply_tokens = 60
+    ollama_sim.knobs.tokens_per_s = 150.0  # a 0.4 s reply: eight polls' worth
+    async with RouterService(config, poll=True) as service:
+        probes_while_streaming = -1
+        async for event in service.submit("explain this", force="ollama"):
+            if isinstance(event, Token) and probes_while_streaming < 0:
+                ollama_sim.reset_counters()
+                lmstudio_sim.reset_counters()
+                probes_while_streaming = 0
+            if isinstance(event, Done):
+                probes_while_streaming = sum(h.startswith("GET") for h in ollama_sim.hits)
+                other_backend_probes = sum(h.startswith("GET") for h in lmstudio_sim.hits)
+        assert probes_while_streaming == 0
+        assert other_backend_probes >= 2  # the others are polled as usual
+        async with asyncio.timeout(5):
+            while not any(h.startswith("GET") for h in ollama_sim.hits):
+                await asyncio.sleep(0.01)
