@@ -146,3 +146,20 @@ async def test_a_health_probe_waits_for_the_reply_on_a_queueing_server(llama_que
     events, probe_s = await _probe_during_a_reply(llama_queueing.url)
     assert isinstance(events[-1], Done) and events[-1].finish_reason == "length"
     assert probe_s > 0.5  # the reply still had thousands of tokens to go
+
+
+async def test_polling_health_does_not_interrupt_a_reply_on_the_default_server(llama):
+    """Probed every 50 ms, the default server would cut the reply at the first poll; a
+    backend that is answering our request is not probed until the reply has ended."""
+    from dataclasses import replace
+
+    from hybrid_tui.config import HealthConfig
+
+    config = llama_config(llama.url, "tiny-endless")
+    config = replace(config, health=HealthConfig(interval=0.05, timeout=10.0))
+    async with RouterService(config, poll=True) as service:
+        start = time.perf_counter()
+        events = await collect(service.submit(PROMPT, force="llama"))
+        took = time.perf_counter() - start
+    assert isinstance(events[-1], Done) and events[-1].finish_reason == "length", events[-1]
+    assert took > 0.2  # long enough for several polls to have been due
