@@ -133,10 +133,26 @@ def _unreachable(backend: BackendConfig, state: BackendState) -> Finding:
                        f"the server is hung or overloaded: restart it ({start})")
     if kind == "http":
         server = "an Ollama" if backend.kind == "ollama" else "an OpenAI-compatible"
+        endpoint = (f"check that {backend.endpoint} is {server} server "
+                    f"(backends.{backend.name}.endpoint and kind)")  # fmt: skip
         return Finding("problem", f"the server answered with an error: {error}",
-                       f"check that {backend.endpoint} is {server} server "
-                       f"(backends.{backend.name}.endpoint and kind)")  # fmt: skip
+                       _key_fix(backend, error, endpoint))  # fmt: skip
     return Finding("problem", f"not reachable: {error}", start)
+
+
+def _key_fix(backend: BackendConfig, error: str, otherwise: str) -> str:
+    """The fix for an HTTP error: a key sent or wanted comes first. Proxies do not all say
+    401: LiteLLM without a database answers a wrong key with a 400 ("No connected db.") and
+    a missing one with a bare 500."""
+    env = backend.api_key_env
+    if env:
+        return (f"check that ${env} holds a key this server accepts (LiteLLM without a "
+                f"database says HTTP 400 \"No connected db.\" to a wrong key and HTTP 500 to "
+                f"none); else {otherwise}")  # fmt: skip
+    if error.startswith(("HTTP 401", "HTTP 403")):
+        return (f"the server wants a key: export it in a variable and name that in "
+                f"backends.{backend.name}.api_key_env")  # fmt: skip
+    return otherwise
 
 
 def diagnose(backend: BackendConfig, state: BackendState | None) -> BackendReport:

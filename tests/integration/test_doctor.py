@@ -172,3 +172,19 @@ def test_a_plain_http_remote_endpoint_is_warned_about():
     remote = replace(default_backends()["lmstudio"], endpoint="http://gpu-box.example:1234")
     report = diagnose(remote, None)  # not probed: nothing is sent anywhere
     assert any("unencrypted" in f.text for f in report.findings if f.level == "warning")
+
+
+def test_an_http_error_with_a_key_configured_points_at_the_key_first():
+    """LiteLLM without a database answers a wrong key with a 400 and a missing one with a
+    500: with a key configured, checking it is the first fix, the endpoint the second."""
+    proxy = replace(default_backends()["lmstudio"], name="team", api_key_env="TEAM_KEY")
+    for error in ("HTTP 400: No connected db.", "HTTP 500: Internal Server Error"):
+        fix = diagnose(proxy, _state("team", "http", error)).findings[-1].fix or ""
+        assert fix.startswith("check that $TEAM_KEY holds a key this server accepts"), fix
+        assert "OpenAI-compatible server" in fix
+    keyless = replace(proxy, api_key_env=None)
+    fix = diagnose(keyless, _state("team", "http", "HTTP 401: invalid api key")).findings[-1].fix
+    assert fix == ("the server wants a key: export it in a variable and name that in "
+                   "backends.team.api_key_env")  # fmt: skip
+    fix = diagnose(keyless, _state("team", "http", "HTTP 404: no such page")).findings[-1].fix
+    assert fix and fix.startswith("check that http://localhost:1234 is an OpenAI-compatible")

@@ -211,4 +211,5 @@ def test_without_the_right_key_the_proxy_refuses_and_the_key_is_never_shown(team
     else:
         assert "HTTP 400: No connected db." in done.stdout, done.stdout
         assert key not in done.stdout + done.stderr
+    assert f"check that ${KEY_ENV} holds a key this server accepts" in done.stdout, done.stdout
     assert MASTER_KEY not in done.stdout + done.stderr
