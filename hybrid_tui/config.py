@@ -103,6 +103,9 @@ class BackendConfig:
     think: bool | str | None = None
     #: the longest line (or SSE event) a reply stream may send, in bytes; longer: cut off
     max_line_bytes: int = 1024 * 1024
+    #: the most a reply's body may be, in bytes (text and the server's framing); beyond it
+    #: the reply is cut off, what came is kept: a server that never stops must not fill memory
+    max_reply_bytes: int = 64 * 1024 * 1024
 
     @property
     def settings(self) -> ChatSettings:
@@ -542,6 +545,8 @@ class _Validator:
             think=self.think(body, key, base.think),
             max_line_bytes=self.integer(body, "max_line_bytes", key, base.max_line_bytes,
                                         minimum=1024),
+            max_reply_bytes=self.integer(body, "max_reply_bytes", key, base.max_reply_bytes,
+                                         minimum=64 * 1024),
         )
 
     def options(self, body: dict, key: str, kind: str,

@@ -6,7 +6,8 @@ first chunk); after that new text (answer or reasoning) must arrive within ``sta
 of the last: bytes that carry none (keep-alive comments, empty chunks) do not count. The
 deadlines cover only the awaits on the socket, never the consumer's time between items.
 
-Every read is bounded: a stream line by ``config.max_line_bytes``, a JSON body by
+Every read is bounded: a stream line by ``config.max_line_bytes``, a whole reply by
+``config.max_reply_bytes``, a JSON body by
 ``JSON_BODY_LIMIT``, an error body by ``ERROR_BODY_LIMIT`` (compressed bodies too: they are
 inflated in bounded pieces, ``bodies.py``), and every JSON request as a whole by its timeout
 (a server dripping a byte at a time cannot hold a probe open).
@@ -240,6 +241,7 @@ class HTTPBackend(Backend):
         first: float | None = None
         last = start
         chunks = 0
+        received = 0  # body bytes, against max_reply_bytes
         thinking = Thinking()
         async with contextlib.AsyncExitStack() as stack:
             response, body_json = await self._open(stack, path, body, deadline)
@@ -273,6 +275,15 @@ class HTTPBackend(Backend):
                             raise ProtocolError(exc.message, backend=self.name,
                                                 partial="".join(parts)) from None  # fmt: skip
                         else:
+                            received += len(data)
+                            if received > self.config.max_reply_bytes:
+                                raise ResponseTooLarge(
+                                    "response too large: the reply passed "
+                                    f"{self.config.max_reply_bytes:,} bytes (max_reply_bytes); "
+                                    "it was cut off there",
+                                    backend=self.name,
+                                    partial="".join(parts),
+                                )
                             items = parser.feed(data)
                     if items:
                         limit = loop.time() + stall_timeout

@@ -96,6 +96,27 @@ async def test_an_endless_line_is_cut_off_at_the_limit_and_the_connection_closed
 
 
 @pytest.mark.parametrize("kind", KINDS)
+async def test_a_reply_that_never_ends_is_cut_off_at_max_reply_bytes(kind, client):
+    """Every line short and full of text, so neither the line bound nor the stall timeout
+    stops it: the reply's whole size does, and the text that came is kept."""
+    words = chunk(kind, "tick tock " * 50)
+
+    async def answer(server: RawServer, request: RawRequest, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(CONTENT_TYPE[kind]))
+        await server.pour(writer, words * 100, total=64 * MiB)
+
+    async with RawServer(answer) as server:
+        backend = backend_at(kind, server.url, client, max_reply_bytes=MiB)
+        with pytest.raises(ResponseTooLarge) as info:
+            await reply(backend)
+        assert "the reply passed 1,048,576 bytes (max_reply_bytes)" in info.value.message
+        assert info.value.partial.startswith("tick tock ")
+        assert 0.8 * MiB < len(words) * len(info.value.partial) / 500 <= 1.1 * MiB
+        await asyncio.wait_for(server.cut.wait(), 10)
+        assert server.sent < 64 * MiB
+
+
+@pytest.mark.parametrize("kind", KINDS)
 async def test_a_line_just_under_the_limit_is_read(kind, client):
     big = "x" * (200 * 1024)
 

@@ -112,27 +112,31 @@ def test_splitting_an_unterminated_32_mib_line_is_linear():
 # ---- the config key -----------------------------------------------------------------------
 
 
-def test_max_line_bytes_is_a_per_backend_key(tmp_path):
+@pytest.mark.parametrize(("key", "value", "default"),
+                         [("max_line_bytes", 4096, MiB), ("max_reply_bytes", 65536, 64 * MiB)])
+def test_the_read_bounds_are_per_backend_keys(tmp_path, key, value, default):
     from hybrid_tui.config import load_config
 
     path = tmp_path / "config.yaml"
-    path.write_text("backends:\n  ollama:\n    max_line_bytes: 4096\n", encoding="utf-8")
+    path.write_text(f"backends:\n  ollama:\n    {key}: {value}\n", encoding="utf-8")
     config = load_config(str(path), env={})
-    assert config.backends["ollama"].max_line_bytes == 4096
-    assert load_config(None, env={}).backends["ollama"].max_line_bytes == MiB
+    assert getattr(config.backends["ollama"], key) == value
+    assert getattr(load_config(None, env={}).backends["ollama"], key) == default
 
 
-@pytest.mark.parametrize(("value", "problem"), [("100", "must be at least 1024, got 100"),
-                                                ("big", "expected a whole number")])
-def test_a_bad_max_line_bytes_is_one_clear_config_error(tmp_path, value, problem):
+@pytest.mark.parametrize(("key", "value", "problem"),
+                         [("max_line_bytes", "100", "must be at least 1024, got 100"),
+                          ("max_line_bytes", "big", "expected a whole number"),
+                          ("max_reply_bytes", "1024", "must be at least 65536, got 1024")])
+def test_a_bad_read_bound_is_one_clear_config_error(tmp_path, key, value, problem):
     from hybrid_tui.config import load_config
     from hybrid_tui.errors import ConfigError
 
     path = tmp_path / "config.yaml"
-    path.write_text(f"backends:\n  ollama:\n    max_line_bytes: {value}\n", encoding="utf-8")
+    path.write_text(f"backends:\n  ollama:\n    {key}: {value}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_config(str(path), env={})
-    assert "backends.ollama.max_line_bytes" in str(info.value)
+    assert f"backends.ollama.{key}" in str(info.value)
     assert problem in str(info.value)
 
 
