@@ -117,6 +117,12 @@ class StoreError(HybridError):
         super().__init__(message)
 
 
+class ChatMissing(StoreError):
+    """The chat a turn belongs to is not in the store: the file was moved aside as unreadable
+    and a fresh one started, or another instance deleted the chat. Nothing was written; the
+    chat has to be made again before its turns can be saved."""
+
+
 class ResponseTooLarge(ProtocolError):
     """The server sent more than a reply may hold: a stream line (or SSE event) over the line
     limit, or a JSON body over its cap. Nothing more is read and the connection is closed."""

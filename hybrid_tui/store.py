@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hybrid_tui import locations
-from hybrid_tui.errors import StoreError
+from hybrid_tui.errors import ChatMissing, StoreError
 from hybrid_tui.private_files import create_private, make_dirs, private_dir, tighten
 
 __all__ = ["SCHEMA_VERSION", "Outcome", "OutcomeStore", "Store", "StoreError", "move_aside"]
@@ -528,6 +528,9 @@ class Store:
                         db.execute("UPDATE sessions SET updated = ? WHERE id = ?",
                                    (now, session_id))
                         return turn_id
+                if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() \
+                        is None:
+                    raise ChatMissing(f"chat {session_id} is not in {self.path}")
                 cur = db.execute(
                     "INSERT INTO turns (id, session_id, created, updated, prompt, reply, backend,"
                     " model, status, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -200,6 +200,7 @@ class SessionActions(_Base):
             target = self.session
         if target is not None:
             await self.runner.stop_all(target)
+            self.writer.forget(target)  # or its pending saves would make it again
         self.store.delete_session(session_id)
         if self.session.id == session_id:
             await self.action_new_chat()

@@ -9,6 +9,8 @@ lives in :mod:`hybrid_tui.ui.runner`; keys, palette entries and help come from
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -265,12 +267,12 @@ class HybridApp(SessionActions, App[int]):
                 from hybrid_tui.store import Store
 
                 path = locations.data_dir() / "demo.sqlite3" if self.demo else None
-                store = Store(path)
+                store = Store(path, notice=self._store_notice(asyncio.get_running_loop()))
             except Exception as exc:
                 self.notify(f"Chats are not saved: {exc}", severity="warning", markup=False)
                 store = None
         self.store = store
-        self.writer = SessionWriter(store, self._saving_report)
+        self.writer = SessionWriter(store, self._saving_report, self._saving_notice)
         if store is None:
             return
         try:
@@ -281,6 +283,25 @@ class HybridApp(SessionActions, App[int]):
         default = self.config.routing.default_provider
         if default != "auto" and self.session.pin is None and not self.session.turns:
             self.session.pin = default
+
+    def _store_notice(self, loop: asyncio.AbstractEventLoop) -> Callable[[str], None]:
+        """What the store says a user should know (a file moved aside, a wait for a lock),
+        shown from whichever thread the store call ran on."""
+
+        def notice(message: str) -> None:
+            log.warning("%s", message)
+            loop.call_soon_threadsafe(functools.partial(
+                self.notify, message, title="Chat store", severity="warning", markup=False,
+                timeout=20))  # fmt: skip
+
+        return notice
+
+    def _saving_notice(self, message: str) -> None:
+        """A chat went missing from the store and was saved again (it may have a new id)."""
+        self._open_chats = {s.id or id(s): s for s in self._open_chats.values()}
+        if self.session.id is not None:
+            self.title = f"hybrid-tui · {self.session.name}"
+        self.notify(message, title="Saving", severity="warning", markup=False, timeout=20)
 
     def _saving_report(self, problem: str | None) -> None:
         """Saving fell behind (kept and retried) or caught up again."""

@@ -8,6 +8,10 @@ A save that fails (disk full, the database locked by another instance for longer
 timeout) is never dropped: the turn stays pending and is tried again, later each time (up to
 :data:`MAX_BACKOFF` seconds apart), and the app is told so it can say that saving is behind;
 it is told again once everything is saved.
+
+A chat that is no longer in the store (the file could not be read and was moved aside, so a
+fresh one took its place, or another instance deleted the chat) is made again there and all
+its turns saved anew, in order: what is on screen is never lost.
 """
 
 from __future__ import annotations
@@ -16,10 +20,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hybrid_tui.chats import save_turn_fields
+from hybrid_tui.chats import save_turn_fields, session_settings
+from hybrid_tui.errors import ChatMissing
 from hybrid_tui.session import Session, Turn
+
+if TYPE_CHECKING:
+    from hybrid_tui.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +44,12 @@ Report = Callable[[str | None], None]
 class SessionWriter:
     """Keeps the turns of every open chat in the store. ``store`` None: not saving."""
 
-    def __init__(self, store: Any | None, report: Report | None = None) -> None:
+    def __init__(self, store: Store | None, report: Report | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:  # fmt: skip
         self.store = store
         self._report = report or (lambda problem: None)
+        #: one-line news a user should hear (a chat saved again after it went missing)
+        self._notice = notice or (lambda message: None)
         self._dirty: dict[Turn, Session] = {}
         #: marks per pending turn, to tell a save of its latest state from an older one
         self._changes: dict[Turn, int] = {}
@@ -62,28 +73,89 @@ class SessionWriter:
             self._dirty[turn] = session
             self._changes[turn] = self._changes.get(turn, 0) + 1
 
+    def forget(self, session: Session) -> None:
+        """Drop what is pending for ``session`` (a deleted chat must not be made again)."""
+        for turn in [t for t, s in self._dirty.items() if s is session]:
+            del self._dirty[turn]
+            self._changes.pop(turn, None)
+        if not self._dirty:
+            self._recovered()
+
     def _save(self, session: Session, turn: Turn, fields: dict[str, Any]) -> None:
         assert self.store is not None and session.id is not None
         turn.id = self.store.save_turn(session.id, turn.id, **fields)
 
-    async def flush(self) -> None:
+    async def flush(self, *, remake: bool = True) -> None:
         """Save every changed turn (not before the back-off of a failed save is over). A turn
         stays pending until a save of its latest state has gone through."""
         if not self._dirty or self.store is None or time.monotonic() < self._next_try:
             return
+        missing: Session | None = None
         async with self._lock:
             pending = [(turn, session, self._changes.get(turn, 0), save_turn_fields(turn))
                        for turn, session in self._dirty.items()]
             for turn, session, seen, fields in pending:
                 try:
                     await asyncio.to_thread(self._save, session, turn, fields)
+                except ChatMissing as exc:
+                    if not remake:  # gone again at once: report it like any failure
+                        self._failed(exc)
+                        return
+                    missing = session
+                    break
                 except Exception as exc:  # sqlite3, StoreError and OS errors alike
                     self._failed(exc)
                     return
                 if self._changes.get(turn) == seen:  # not changed again meanwhile
                     del self._dirty[turn]
                     del self._changes[turn]
+            if missing is not None:
+                try:
+                    was = await asyncio.to_thread(self._remake, missing)
+                except Exception as exc:
+                    self._failed(exc)
+                    return
+        if missing is not None:
+            self._requeue(missing)
+            self._notice(self._remade_news(was, missing))
+            await self.flush(remake=False)
+            return
         self._recovered()
+
+    def _remake(self, session: Session) -> str:
+        """Make ``session`` again in the store, with a free name; returns its old name. Its
+        turns lose their ids so that saving inserts them again."""
+        assert self.store is not None
+        was = session.name
+        name, n = was, 1
+        while True:
+            try:
+                session.id = self.store.new_session(name, session_settings(session))
+                break
+            except ValueError:  # the name is taken there
+                n += 1
+                name = f"{was} ({n})"
+        session.name = name
+        for turn in session.turns:
+            turn.id = None
+        return was
+
+    def _requeue(self, session: Session) -> None:
+        """Every turn of ``session`` pending again, oldest first (the store orders a chat's
+        turns by when they were inserted)."""
+        for turn in session.turns:
+            self._dirty.pop(turn, None)
+            self._dirty[turn] = session
+            self._changes[turn] = self._changes.get(turn, 0) + 1
+
+    def _remade_news(self, was: str, session: Session) -> str:
+        assert self.store is not None
+        where = self.store.moved_aside
+        why = (f"the store could not be read and was moved to {where}"
+               if where is not None else "it was deleted elsewhere")  # fmt: skip
+        renamed = f" as {session.name}" if session.name != was else ""
+        return (f"{was} was no longer in the store ({why}); it is saved again{renamed}, "
+                f"all {len(session.turns)} turn(s)")
 
     def flush_now(self) -> str | None:
         """Synchronous flush for shutdown, when the loop is going away; the problem if any

@@ -247,3 +247,36 @@ async def test_chat_settings_apply_to_this_chat_only(make_app, lmstudio_sim):
         await _ask(app, pilot, "format this code: y", force="lmstudio")
         body = lmstudio_sim.requests[-1]
         assert body["temperature"] != 0.7 and "haiku" not in str(body["messages"])
+
+
+async def test_a_store_damaged_mid_session_is_moved_aside_and_the_chat_saved_again(make_app):
+    """Nothing on screen is lost when the file goes bad under a running app: the store moves
+    it aside and starts a fresh one, the open chat is made again there with all its turns
+    in order, and both are said in a notification."""
+    from pathlib import Path
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await _ask(app, pilot, "format this code: one", force="lmstudio")
+        assert app.store is not None
+        path, name = app.store.path, app.session.name
+        path.write_bytes(b"not a database any more " * 1000)
+        for side in ("-wal", "-shm"):
+            if Path(f"{path}{side}").exists():
+                Path(f"{path}{side}").write_bytes(b"x" * 100)
+        await _ask(app, pilot, "format this code: two", force="lmstudio")
+        await wait_for(pilot, lambda: not app.writer.dirty and not app.writer.failed,
+                       what="saved again")  # fmt: skip
+        await wait_for(pilot, lambda: any("saved again" in n for n in app.notices),
+                       what="the news")  # fmt: skip
+        news = "\n".join(app.notices)
+        assert "could not be read as a database" in news and ".corrupt-" in news
+        assert f"{name} was no longer in the store" in news
+        await _ask(app, pilot, "format this code: three", force="lmstudio")
+        await wait_for(pilot, lambda: not app.writer.dirty, what="third saved")
+    assert list(path.parent.glob(f"{path.name}.corrupt-*"))
+    with Store(path) as fresh:
+        chat = fresh.session_named(name)
+        assert chat is not None
+        assert [t["prompt"] for t in fresh.load_session(chat)] == [
+            "format this code: one", "format this code: two", "format this code: three"]

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from hybrid_tui import locations
+from hybrid_tui.errors import ChatMissing
 from hybrid_tui.router.learn import Learner
 from hybrid_tui.store import SCHEMA_VERSION, Outcome, Store, StoreError
 
@@ -141,12 +142,16 @@ def test_learner_survives_an_unusable_store(tmp_path) -> None:
     assert learner.record(Outcome("edit", "simple", "a", "m", confidence=0.9))[0]
 
 
-def test_foreign_key_on_turns(tmp_path) -> None:
+def test_a_turn_of_a_chat_not_in_the_store_is_refused(tmp_path) -> None:
     store = Store(tmp_path / "s.sqlite3")
-    with pytest.raises(StoreError) as caught:
+    with pytest.raises(ChatMissing) as caught:
         store.save_turn(12345, None, prompt="p", reply="r")
-    assert "FOREIGN KEY" in str(caught.value) and not caught.value.transient
-    assert isinstance(caught.value.__cause__, sqlite3.IntegrityError)
+    assert isinstance(caught.value, StoreError) and not caught.value.transient
+    assert str(caught.value) == f"chat 12345 is not in {store.path}"
+    with store._lock:  # the foreign key holds under the check too
+        assert store._conn is not None
+        with pytest.raises(sqlite3.IntegrityError):
+            store._conn.execute("INSERT INTO turns (session_id, created, updated) VALUES (1, 0, 0)")
     store.close()
 
 
