@@ -154,8 +154,9 @@ class SessionWriter:
         why = (f"the store could not be read and was moved to {where}"
                if where is not None else "it was deleted elsewhere")  # fmt: skip
         renamed = f" as {session.name}" if session.name != was else ""
+        count = len(session.turns)
         return (f"{was} was no longer in the store ({why}); it is saved again{renamed}, "
-                f"all {len(session.turns)} turn(s)")
+                f"{'its one turn' if count == 1 else f'all {count} turns'}")
 
     def flush_now(self) -> str | None:
         """Synchronous flush for shutdown, when the loop is going away; the problem if any

@@ -24,7 +24,7 @@ async def test_a_chat_deleted_elsewhere_is_made_again_with_every_turn_in_order(t
     assert session.id not in (None, blocker.id) and session.name == "work (2)"
     assert [t.prompt for t in load_chat(store, session.id).turns] == ["one", "two", "three"]
     assert news == ["work was no longer in the store (it was deleted elsewhere); it is saved "
-                    "again as work (2), all 3 turn(s)"]
+                    "again as work (2), all 3 turns"]
     store.close()
 
 
