@@ -9,6 +9,14 @@ prompts, listed requirements, several questions and context files add more; word
 "simple" or "one-liner" take some away. The tables were tuned on the labelled prompts in
 ``tests/data/routing_prompts.yaml`` (``python -m benchmarks judgment``).
 
+Besides the words, the shape of the request: its verb (the first word after "please" or
+"can you") weighs more than the words that describe the thing ("change the log level from
+DEBUG" is an edit); a request to make or change something mentions errors as behaviour to
+build, so they count half; a question about something shown ("what does `set -e` do?", "why
+does this return None?") is analysis, the same question about nothing shown a general one;
+pasted code (fenced or indented) and the text of an error message choose nothing, and
+debugging or explaining more than a line of pasted code is at least medium work.
+
 Whole-word matching only ("informat" is not "format", "quicksort" is not "quick"), with the
 inflections people type ("formatted", "analyse", "refactoring"). The keyword tables are indexed
 into one dict at import; a call splits the prompt into words with one precompiled regex and
@@ -104,11 +112,14 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ),
     ("argparse|cli parser|config file|repetitive", (("boilerplate", 2),)),
     # analysis: understand and judge existing code
-    ("analyze|analyzes|analyzed|analyzing", (("analysis", 3),)),
-    ("analyse|analyses|analysed|analysing|analysis", (("analysis", 3),)),
+    ("analyze|analyzes|analyzed|analyzing", (("analysis", 3), (_DEPTH, 1))),
+    ("analyse|analyses|analysed|analysing|analysis", (("analysis", 3), (_DEPTH, 1))),
     ("explain|explains|explained|explaining", (("analysis", 2),)),
-    ("review|reviews|reviewed|reviewing", (("analysis", 2),)),
-    ("evaluate|evaluates|evaluating|assess|assessing|audit|auditing", (("analysis", 2),)),
+    ("review|reviews|reviewed|reviewing", (("analysis", 2), (_DEPTH, 1))),
+    (
+        "evaluate|evaluates|evaluating|assess|assessing|audit|auditing",
+        (("analysis", 2), (_DEPTH, 1)),
+    ),
     (
         "assess whether|evaluate whether|query plan|explain the plan|execution plan",
         (("analysis", 4),),
@@ -118,10 +129,11 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "what does this|what do these|difference between these|difference between this",
         (("analysis", 2),),
     ),
-    ("compare|compares|comparing|comparison", (("analysis", 2),)),
-    ("investigate|investigating|inspect|inspecting", (("analysis", 2),)),
-    ("understand|understanding|why|how does", (("analysis", 1),)),
-    ("big-o|big o|time complexity|space complexity", (("analysis", 2),)),
+    ("compare|compares|comparing|comparison", (("analysis", 2), (_DEPTH, 1))),
+    ("investigate|investigating|inspect|inspecting", (("analysis", 2), (_DEPTH, 1))),
+    ("pros and cons|which one|which is better|trade-offs of", (("analysis", 2), (_DEPTH, 1))),
+    ("understand|understanding", (("analysis", 1),)),
+    ("big-o|big o|time complexity|space complexity", (("analysis", 2), (_DEPTH, 1))),
     # planning: decide what to build and how
     ("plan|plans|planned|planning", (("planning", 3),)),
     (
@@ -283,7 +295,11 @@ _ERROR_SUFFIXES = ("error", "exception")
 _WORD = re.compile(r"\d+(?:,\d{3})+(?:-\w+)?|\w+(?:['\-.]\w+)*")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+\S", re.MULTILINE)
 _PRIORITY_RANK = {name: i for i, name in enumerate(PRIORITY)}
-_STRONG_BASELINE = {"analysis": 0.5, "planning": 0.5, "debugging": 0.5, "refactor": 0.5}
+#: a plan is never a glance (a small one says so: "a simple blog", "my script"); the
+#: other strong task types start at half a point
+_STRONG_BASELINE = {"analysis": 0.5, "planning": 1.0, "debugging": 0.5, "refactor": 0.5}
+#: task types whose work is reading the code the prompt pastes
+_READS_CODE = frozenset({"debugging", "analysis"})
 #: things that, counted from :data:`SYSTEM_COUNT` up ("three services", "60 files",
 #: "hundreds of microservices"), name a system
 _BIG_THINGS = frozenset({
@@ -319,16 +335,22 @@ _SENTENCE_END = re.compile(r"[.;:!?\n]")
 
 
 def _inline_list(text: str) -> bool:
-    """Three or more things listed in one sentence ("timeouts, health checks, eviction, ...")."""
+    """Four or more things listed in one sentence ("timeouts, health checks, eviction and
+    metrics"): three commas, or two and an "and" after them, with no sentence end between."""
     head = text[:SIZE_SCAN_LIMIT]
     commas = []
     at = head.find(", ")
     while at >= 0:
         commas.append(at)
         at = head.find(", ", at + 2)
-    # three commas with no sentence end between the first and the last
-    return any(not _SENTENCE_END.search(head, commas[i], commas[i + 2])
-               for i in range(len(commas) - 2))
+    for i in range(len(commas) - 1):
+        end = _SENTENCE_END.search(head, commas[i])
+        stop = end.start() if end else len(head)
+        if i + 2 < len(commas) and commas[i + 2] < stop:
+            return True
+        if commas[i + 1] < stop and head.find(" and ", commas[i + 1], stop) >= 0:
+            return True
+    return False
 
 
 def _number(word: str) -> int | None:
@@ -368,6 +390,45 @@ def _named_sizes(words: list[str]) -> tuple[bool, float]:
 
 
 _NAMED_ERROR = (("debugging", 3.0),)
+#: a question about something given ("what does this do", "why is `x` None") asks to
+#: understand existing code: analysis. The same question about nothing shown ("what is a
+#: decorator", "how does consensus work") is a general question.
+_QUESTION_OPENERS = {
+    "what": frozenset({"does", "do", "is", "are", "did", "was", "exactly"}),
+    "what's": frozenset(), "whats": frozenset(),
+    "why": frozenset({"does", "do", "is", "are", "did", "was", "would", "doesn't", "isn't"}),
+    "how": frozenset({"does", "is", "come"}),
+}  # fmt: skip
+_POINTERS = frozenset({"this", "these", "here"})
+_ASKS_ABOUT_CODE = (("analysis", 2.0),)
+#: characters that mark a pasted line as code rather than prose
+_CODE_MARKS = frozenset("=;{}()[]<>")
+#: a named error and its message up to the end of its line (or a dash): the message's words
+#: ("No module named ...", "unexpected indent") describe the error, not the scope of the work
+_ERROR_MESSAGE = re.compile(r"\b(\w+(?:Error|Exception)):[^\n\u2014]*")
+#: pasted code: fenced blocks and indented lines (not indented list items). Its words
+#: ("timeout", "raise", "class") are the code's, not the request's.
+_PASTED = re.compile(r"```.*?(?:```|\Z)|^[ \t]+(?![-*\u2022]|\d{1,2}[.)])\S[^\n]*", re.S | re.M)
+#: words before the request's verb ("please", "can you", "I need to")
+_PREAMBLE = frozenset({
+    "please", "pls", "plz", "kindly", "can", "could", "would", "will", "you", "help", "me",
+    "i", "we", "need", "want", "to", "let's", "lets", "now", "also", "so", "ok", "okay",
+    "hey", "hi", "just", "then",
+})  # fmt: skip
+#: verbs that make something new and take their kind from the object ("write tests",
+#: "add docstrings"): they choose no task type, but the errors and failures they mention
+#: are behaviour to build, not a fault to find
+_MAKING_VERBS = frozenset({
+    "write", "wirte", "create", "generate", "implement", "implment", "make", "build", "give",
+    "add", "set",
+})  # fmt: skip
+#: the request's own verb (the first word after the preamble) weighs this much more
+VERB_WEIGHT = 2.0
+#: what debugging words count for when the request's verb asks for something else
+SPEC_ERRORS = 0.5
+#: lines of pasted code (or a traceback) that make finding a bug or explaining code more
+#: than a glance
+CODE_TO_READ = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,6 +458,43 @@ class Classification:
             labels.add("multi-file")
         return frozenset(labels)
 
+
+
+def _code_lines(text: str, enough: int) -> int:
+    """Lines of pasted code after the prompt's first line, counted up to ``enough``: indented
+    lines, lines inside a fence and lines with code punctuation; list items are prose."""
+    count = 0
+    fenced = False
+    for line in text[:SIZE_SCAN_LIMIT].split("\n")[1:]:
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            fenced = not fenced
+            continue
+        if not stripped or (not fenced and _LIST_ITEM.match(line)):
+            continue
+        if fenced or line[0] in " \t" or not _CODE_MARKS.isdisjoint(stripped):
+            count += 1
+            if count >= enough:
+                break
+    return count
+
+
+def _asks_about_code(words: list[str], text: str) -> bool:
+    """The prompt opens with a question about something it shows or points at."""
+    if len(words) < 2:
+        return False
+    seconds = _QUESTION_OPENERS.get(words[0])
+    if seconds is None or (seconds and words[1] not in seconds):
+        return False
+    return "`" in text or not _POINTERS.isdisjoint(words) or _code_lines(text, 1) > 0
+
+
+def _request_verb(words: list[str]) -> str | None:
+    """The first word after the preamble, among the first few."""
+    for word in words[:5]:
+        if word not in _PREAMBLE:
+            return word
+    return None
 
 
 def _words(text: str) -> list[str]:
@@ -451,8 +549,15 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     cx_words: list[str] = []
     simple_words: list[str] = []
     text = prompt[:SCAN_LIMIT]
-    words = _words(text)
-    for word, weights in _keywords(words):
+    prose = _PASTED.sub("", text) if "\n" in text or "```" in text else text
+    if "rror:" in prose or "xception:" in prose:
+        prose = _ERROR_MESSAGE.sub(r"\1", prose)
+    words = _words(prose)
+    found = _keywords(words)
+    if _asks_about_code(words, text):
+        found.append(("question about code", _ASKS_ABOUT_CODE))
+    verb = _request_verb(words)
+    for word, weights in found:
         for category, weight in weights:
             if category in totals:
                 totals[category] += weight
@@ -462,6 +567,15 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
                 scores[category] = scores.get(category, 0.0) + weight
                 matches.setdefault(category, []).append(word)
 
+    # the request's verb says what is asked; the other words describe the thing
+    asked = None
+    if verb is not None and verb not in _MAKING_VERBS:
+        kinds = [c for c, _ in _FORMS.get(verb, ()) if c in _PRIORITY_RANK]
+        if len(kinds) == 1:
+            asked = kinds[0]
+            scores[asked] += VERB_WEIGHT
+    if "debugging" in scores and (verb in _MAKING_VERBS or asked not in (None, "debugging")):
+        scores["debugging"] *= SPEC_ERRORS
     task_type = min(scores, key=lambda t: (-scores[t], _PRIORITY_RANK[t])) if scores else "general"
 
     contributions: dict[str, float] = {}
@@ -503,6 +617,9 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
         contributions["listed requirements"] = 2.0
     elif items >= 3 or _inline_list(text):
         contributions["listed requirements"] = 1.0
+    if (task_type in _READS_CODE and "\n" in text
+            and _code_lines(text, CODE_TO_READ) >= CODE_TO_READ):
+        contributions["code to read"] = 1.0
     if task_type in _STRONG_BASELINE:
         contributions[f"{task_type} task"] = _STRONG_BASELINE[task_type]
 

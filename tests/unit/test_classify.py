@@ -10,6 +10,7 @@ from hybrid_tui.router.classify import (
     COMPLEXITIES,
     PRIORITY,
     TASK_TYPES,
+    VERB_WEIGHT,
     Classification,
     classify,
 )
@@ -83,12 +84,13 @@ def test_matches_record_the_words_in_order() -> None:
     result = classify("Debug the crash, then fix the bug")
     assert result.task_type == "debugging"
     assert result.matches["debugging"] == ("debug", "crash", "fix", "bug")
-    assert result.type_scores["debugging"] == 10.0
+    # 3 + 3 + 1 + 3, and "debug" is the request's verb: VERB_WEIGHT more
+    assert result.type_scores["debugging"] == 10.0 + VERB_WEIGHT
 
 
 def test_ties_follow_the_fixed_priority() -> None:
-    # "why" (analysis 1) vs "fix" (debugging 1, edit 1): three-way tie at 1
-    result = classify("why fix")
+    # "understand" (analysis 1) vs "fix" (debugging 1, edit 1): three-way tie at 1
+    result = classify("a fix to understand")
     tied = {t for t, s in result.type_scores.items() if s == 1}
     assert tied == {"analysis", "debugging", "edit"}
     assert result.task_type == min(tied, key=PRIORITY.index) == "debugging"
