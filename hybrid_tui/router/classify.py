@@ -215,7 +215,13 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|untrusted|safely|memory leak|memory leaks|leak|leaks|leaking|data corruption"
         "|corruption|corrupted|under load|peak traffic|in production|offline sync|real-time"
         "|realtime|event-driven|event driven|state machine|trade-off|trade-offs|tradeoff"
-        "|tradeoffs|migration|migrate|migrating|rewrite|kubernetes|kafka",
+        "|tradeoffs|migration|migrate|migrating|rewrite|kubernetes|kafka"
+        "|multiprocessing|mutex|mutexes|semaphore|semaphores|atomically|lock contention"
+        "|at-least-once|at least once|distributed transaction|distributed transactions"
+        "|two-phase commit|saga|sagas|crdt|crdts|vector clock|vector clocks|backpressure"
+        "|multi-region|cross-region|load balancer|load balancing|autoscaling|sso"
+        "|single sign-on|saml|rbac|permission model|sql injection|injection|cryptographic"
+        "|millions|billions|terabytes|petabytes",
         ((_HARD, 2),),
     ),
     ("architecture|architectures|architectural|architect|system|systems", ((_HARD, 1),)),
@@ -229,10 +235,11 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|randomly|flaky|only when|but only|fails when|fails on|fails only|passes|works locally"
         "|after i upgraded|after upgrading|after the upgrade|since the upgrade|segfault"
         "|stale|exits|exits immediately|fall behind|falls behind|corruption|recursion depth"
-        "|timezone|reloads",
+        "|timezone|reloads|empty|twice|duplicate|duplicates|stuck|freezes|froze|frozen"
+        "|blank|nothing happens|no output|but not|on my machine|on the server",
         (("debugging", 2), (_DEPTH, 1)),
     ),
-    ("crashes|crash|crashed|hangs|hang|duplicates", ((_DEPTH, 1),)),
+    ("crashes|crash|crashed|hangs|hang", ((_DEPTH, 1),)),
     # ... and speed, edge cases, complexity
     (
         "slow|too slow|slower|performance|bottleneck|bottlenecks|edge case|edge cases"
@@ -399,7 +406,21 @@ _QUESTION_OPENERS = {
     "why": frozenset({"does", "do", "is", "are", "did", "was", "would", "doesn't", "isn't"}),
     "how": frozenset({"does", "is", "come"}),
 }  # fmt: skip
-_POINTERS = frozenset({"this", "these", "here"})
+_POINTERS = frozenset({"this", "these", "here", "below", "above", "following"})
+_EXPLAIN = frozenset({"explain", "explains", "explained", "explaining"})
+#: things to explain that are code, not concepts
+_CODE_NOUNS = frozenset({
+    "code", "function", "method", "script", "query", "regex", "snippet", "file", "line",
+    "lines", "loop", "diff", "output", "error", "traceback", "log", "logs", "parser",
+    "implementation", "implementations", "program", "command", "config", "configuration",
+})  # fmt: skip
+#: a prompt that opens with one of these asks to be told something
+_QUESTION_WORDS = frozenset({
+    "what", "what's", "whats", "how", "which", "where", "when", "who", "is", "are", "does",
+    "do", "why",
+})  # fmt: skip
+#: task types that do something to code: a question mentions them without asking for them
+_DOING = frozenset({"template", "edit", "format", "boilerplate"})
 _ASKS_ABOUT_CODE = (("analysis", 2.0),)
 #: characters that mark a pasted line as code rather than prose
 _CODE_MARKS = frozenset("=;{}()[]<>")
@@ -425,7 +446,7 @@ _MAKING_VERBS = frozenset({
 #: the request's own verb (the first word after the preamble) weighs this much more
 VERB_WEIGHT = 2.0
 #: what debugging words count for when the request's verb asks for something else
-SPEC_ERRORS = 0.5
+SPEC_ERRORS = 0.25
 #: lines of pasted code (or a traceback) that make finding a bug or explaining code more
 #: than a glance
 CODE_TO_READ = 2
@@ -479,21 +500,24 @@ def _code_lines(text: str, enough: int) -> int:
     return count
 
 
-def _asks_about_code(words: list[str], text: str) -> bool:
-    """The prompt opens with a question about something it shows or points at."""
+def _asks_how_it_works(words: list[str]) -> bool:
+    """``words`` open with "what does", "why is", "how does" and the like."""
     if len(words) < 2:
         return False
     seconds = _QUESTION_OPENERS.get(words[0])
-    if seconds is None or (seconds and words[1] not in seconds):
-        return False
+    return seconds is not None and (not seconds or words[1] in seconds)
+
+
+def _points_at_code(words: list[str], text: str) -> bool:
+    """The prompt shows code (backticks, pasted lines) or points at some ("this", "our")."""
     return "`" in text or not _POINTERS.isdisjoint(words) or _code_lines(text, 1) > 0
 
 
-def _request_verb(words: list[str]) -> str | None:
-    """The first word after the preamble, among the first few."""
-    for word in words[:5]:
+def _request_verb(words: list[str]) -> int | None:
+    """Where the first word after the preamble is, among the first few."""
+    for i, word in enumerate(words[:5]):
         if word not in _PREAMBLE:
-            return word
+            return i
     return None
 
 
@@ -554,9 +578,22 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
         prose = _ERROR_MESSAGE.sub(r"\1", prose)
     words = _words(prose)
     found = _keywords(words)
-    if _asks_about_code(words, text):
-        found.append(("question about code", _ASKS_ABOUT_CODE))
-    verb = _request_verb(words)
+    at = _request_verb(words)
+    verb = words[at] if at is not None else None
+    if verb in _QUESTION_WORDS or verb in _EXPLAIN:
+        shown = _points_at_code(words, text)
+        if verb in _EXPLAIN:
+            # "explain the CAP theorem" is a general question; "explain the parser" is not
+            if not shown and _CODE_NOUNS.isdisjoint(words) and not any(
+                c in (_SCOPE, _MODULE) for _, ws in found for c, _ in ws
+            ):
+                found = [(w, ws) for w, ws in found if w not in _EXPLAIN]
+        elif shown and _asks_how_it_works(words[at:]):
+            found.append(("question about code", _ASKS_ABOUT_CODE))
+        else:
+            # "what's the git command to undo the last commit but keep the changes" asks
+            # to be told something, not to change anything
+            found = [(w, ws) for w, ws in found if not any(c in _DOING for c, _ in ws)]
     for word, weights in found:
         for category, weight in weights:
             if category in totals:
@@ -571,7 +608,7 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     asked = None
     if verb is not None and verb not in _MAKING_VERBS:
         kinds = [c for c, _ in _FORMS.get(verb, ()) if c in _PRIORITY_RANK]
-        if len(kinds) == 1:
+        if len(kinds) == 1 and kinds[0] in scores:
             asked = kinds[0]
             scores[asked] += VERB_WEIGHT
     if "debugging" in scores and (verb in _MAKING_VERBS or asked not in (None, "debugging")):
