@@ -140,7 +140,14 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "a plan|detailed plan|plan to|plan for|plan how|into tasks|steps to|the steps",
         (("planning", 6),),
     ),
-    ("how should we|how should i|how would you|what approach|which approach", (("planning", 2),)),
+    (
+        "how should we|how should i|how would you|what approach|which approach|how do we"
+        "|how can we|should we|what should we|roll out|rollout|best way to structure"
+        "|how to structure|how to organize|how to organise|in what order|what order"
+        "|where to start|where do i start|where should i start",
+        (("planning", 2),),
+    ),
+    ("structure|organize|organise|layout", (("planning", 1),)),
     ("roadmap|roadmaps|milestone|milestones", (("planning", 3),)),
     ("strategy|strategies|approach", (("planning", 2),)),
     ("migrate|migrating|migration|outline|proposal|propose", (("planning", 2),)),
@@ -161,7 +168,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ),
     ("fail|fails|failed|failing|failure|broken|breaks", (("debugging", 2),)),
     ("fix|fixes|fixing", (("debugging", 1), ("edit", 1))),
-    ("hangs|leak|leaks|leaking|deadlock|deadlocks", (("debugging", 2),)),
+    ("hangs|hanging|hung|leak|leaks|leaking|deadlock|deadlocks", (("debugging", 2),)),
     ("race condition|race conditions", (("debugging", 2),)),
     # refactor: restructure without changing behaviour
     ("refactor|refactors|refactored|refactoring", (("refactor", 3),)),
@@ -170,6 +177,11 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("clean up|cleanup|cleaning up|simplify|simplifies|simplifying", (("refactor", 2),)),
     ("extract|extracting|rewrite|rewrites|rewriting", (("refactor", 2),)),
     ("dry|pythonic|split|splitting|separate|separating", (("refactor", 1),)),
+    (
+        "inheritance|composition|dependency injection|coupling|tightly coupled"
+        "|separation of concerns|god class|spaghetti|tangled",
+        (("refactor", 2),),
+    ),
     (
         "more pythonic|more idiomatic|more readable|into services|into microservices"
         "|into modules|into smaller|break up|break apart",
@@ -192,7 +204,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|across services|between services"
         "|every package|all packages|every module|all modules|every repository|all repositories"
         "|across the project|in the project|across the repository|across the codebase"
-        "|availability zone|availability zones|regions|region|replicas|nodes",
+        "|availability zone|availability zones|regions|region|replicas|nodes|continents"
+        "|worldwide|globally|geo-distributed|geo-replicated",
         ((_SCOPE, 3),),
     ),
     (
@@ -207,7 +220,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|concurrently|parallelism|multithreaded|multi-threaded|thread-safe|thread safe"
         "|threads|lock-free|race condition|race conditions|deadlock|deadlocks|deadlocked"
         "|consensus|replication|partition|partitions|sharding|leader election|raft|paxos"
-        "|scalable|scalability|large-scale|large scale|horizontal scaling|high availability"
+        "|sharded|safe|unsafe|consistent|inconsistent|scalable|scalability|large-scale"
+        "|large scale|horizontal scaling|high availability"
         "|high-availability|fault-tolerant|fault tolerant|failover|zero downtime"
         "|zero-downtime|eventual consistency|consistency|exactly-once|idempotent"
         "|security|secure|vulnerability|vulnerabilities|vulnerable|exploit|authentication"
@@ -236,7 +250,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|after i upgraded|after upgrading|after the upgrade|since the upgrade|segfault"
         "|stale|exits|exits immediately|fall behind|falls behind|corruption|recursion depth"
         "|timezone|reloads|empty|twice|duplicate|duplicates|stuck|freezes|froze|frozen"
-        "|blank|nothing happens|no output|but not|on my machine|on the server",
+        "|blank|nothing happens|no output|but not|on my machine|on the server|on ci|in ci"
+        "|forever|takes forever|take forever",
         (("debugging", 2), (_DEPTH, 1)),
     ),
     ("crashes|crash|crashed|hangs|hang", ((_DEPTH, 1),)),
@@ -250,7 +265,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     # words that look like the above but are not about scope
     (
         "complex number|complex numbers|complexity of|error message|error handling"
-        "|exception handling|service worker|simple list|do wrong|did wrong|doing wrong",
+        "|exception handling|service worker|simple list|do wrong|did wrong|doing wrong"
+        "|data structure|data structures|audit log|audit logs|audit logging|audit trail",
         ((_NEUTRAL, 0),),
     ),
     # simplicity words
@@ -312,7 +328,8 @@ _READS_CODE = frozenset({"debugging", "analysis"})
 _BIG_THINGS = frozenset({
     "files", "services", "microservices", "packages", "repos", "repositories", "modules",
     "nodes", "regions", "servers", "machines", "jobs", "workers", "apps", "applications",
-    "teams", "databases", "clusters", "instances", "replicas", "devices", "tables",
+    "teams", "databases", "clusters", "instances", "replicas", "devices", "tables", "hosts",
+    "pods", "shards", "brokers", "tenants", "projects", "environments", "containers",
 })  # fmt: skip
 _NUMBER_WORDS = {
     "two": 2,
@@ -405,6 +422,12 @@ _QUESTION_OPENERS = {
     "what's": frozenset(), "whats": frozenset(),
     "why": frozenset({"does", "do", "is", "are", "did", "was", "would", "doesn't", "isn't"}),
     "how": frozenset({"does", "is", "come"}),
+    "which": frozenset(),
+    # "is this safe?", "will this leak?": a yes/no question judging what is shown
+    **dict.fromkeys(
+        ("is", "are", "does", "do", "will", "would", "could", "should"),
+        frozenset({"this", "these", "that", "it"}),
+    ),
 }  # fmt: skip
 _POINTERS = frozenset({"this", "these", "here", "below", "above", "following"})
 _EXPLAIN = frozenset({"explain", "explains", "explained", "explaining"})
@@ -447,6 +470,8 @@ _MAKING_VERBS = frozenset({
 VERB_WEIGHT = 2.0
 #: what debugging words count for when the request's verb asks for something else
 SPEC_ERRORS = 0.25
+#: what hard-problem words add to a general question about a concept
+TOPIC_HARD = 2.0
 #: lines of pasted code (or a traceback) that make finding a bug or explaining code more
 #: than a glance
 CODE_TO_READ = 2
@@ -580,17 +605,21 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     found = _keywords(words)
     at = _request_verb(words)
     verb = words[at] if at is not None else None
+    concept = False
     if verb in _QUESTION_WORDS or verb in _EXPLAIN:
         shown = _points_at_code(words, text)
         if verb in _EXPLAIN:
             # "explain the CAP theorem" is a general question; "explain the parser" is not
-            if not shown and _CODE_NOUNS.isdisjoint(words) and not any(
+            concept = not shown and _CODE_NOUNS.isdisjoint(words) and not any(
                 c in (_SCOPE, _MODULE) for _, ws in found for c, _ in ws
-            ):
+            )
+            if concept:
                 found = [(w, ws) for w, ws in found if w not in _EXPLAIN]
         elif shown and _asks_how_it_works(words[at:]):
             found.append(("question about code", _ASKS_ABOUT_CODE))
         else:
+            concept = True
+        if concept:
             # "what's the git command to undo the last commit but keep the changes" asks
             # to be told something, not to change anything
             found = [(w, ws) for w, ws in found if not any(c in _DOING for c, _ in ws)]
@@ -623,7 +652,9 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     if module:
         contributions["module scope"] = min(module, 2.0)
     if totals[_HARD]:
-        contributions["hard problem"] = min(totals[_HARD], 4.0)
+        # a question about a hard topic ("mutex vs semaphore?") is not hard work to do
+        cap = TOPIC_HARD if concept and task_type == "general" else 4.0
+        contributions["hard problem"] = min(totals[_HARD], cap)
     if totals[_DEPTH]:
         contributions["needs thought"] = min(totals[_DEPTH], 1.0)
     length = prompt.count(" ") + prompt.count("\n") + 1
