@@ -204,6 +204,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|across services|between services"
         "|every package|all packages|every module|all modules|every repository|all repositories"
         "|across the project|in the project|across the repository|across the codebase"
+        "|across the repo|across repos|in the repo|in our repo"
         "|availability zone|availability zones|regions|region|replicas|nodes|continents"
         "|worldwide|globally|geo-distributed|geo-replicated",
         ((_SCOPE, 3),),
@@ -229,7 +230,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|untrusted|safely|memory leak|memory leaks|leak|leaks|leaking|data corruption"
         "|corruption|corrupted|under load|peak traffic|in production|offline sync|real-time"
         "|realtime|event-driven|event driven|state machine|trade-off|trade-offs|tradeoff"
-        "|tradeoffs|migration|migrate|migrating|rewrite|kubernetes|kafka"
+        "|tradeoffs|migration|migrate|migrating|kubernetes|kafka|without downtime|no downtime"
+        "|network partition|network partitions|network blip|network failure|packet loss"
         "|multiprocessing|mutex|mutexes|semaphore|semaphores|atomically|lock contention"
         "|at-least-once|at least once|distributed transaction|distributed transactions"
         "|two-phase commit|saga|sagas|crdt|crdts|vector clock|vector clocks|backpressure"
@@ -251,7 +253,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|stale|exits|exits immediately|fall behind|falls behind|corruption|recursion depth"
         "|timezone|reloads|empty|twice|duplicate|duplicates|stuck|freezes|froze|frozen"
         "|blank|nothing happens|no output|but not|on my machine|on the server|on ci|in ci"
-        "|forever|takes forever|take forever",
+        "|forever|takes forever|take forever|for some|only some|works fine|work fine"
+        "|worked fine|get lost|gets lost|goes missing|go missing|disappear|disappears",
         (("debugging", 2), (_DEPTH, 1)),
     ),
     ("crashes|crash|crashed|hangs|hang", ((_DEPTH, 1),)),
@@ -265,6 +268,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     # words that look like the above but are not about scope
     (
         "complex number|complex numbers|complexity of|error message|error handling"
+        "|for some reason"
         "|exception handling|service worker|simple list|do wrong|did wrong|doing wrong"
         "|data structure|data structures|audit log|audit logs|audit logging|audit trail",
         ((_NEUTRAL, 0),),
@@ -390,12 +394,17 @@ def _number(word: str) -> int | None:
 def _named_sizes(words: list[str]) -> tuple[bool, float]:
     """(a system-sized scope is named, module-sized things named) from the counts and sizes
     the prompt's (lower-cased) words state: a count with the thing counted right after it
-    or one word later ("three storage nodes", "hundreds of microservices")."""
+    or one word later ("three storage nodes", "hundreds of microservices"), or "every" before
+    one of them ("every table")."""
     system, module = False, 0.0
     head = words[:SIZE_SCAN_WORDS]
-    counts = [i for i, word in enumerate(head) if word[0].isdigit() or word in _NUMBER_WORDS]
+    counts = [i for i, word in enumerate(head)
+              if word[0].isdigit() or word in _NUMBER_WORDS or word == "every"]
     for i in counts:
         word = head[i]
+        if word == "every":
+            system = system or any(u + "s" in _BIG_THINGS for u in head[i + 1 : i + 3])
+            continue
         count_word, _, unit = word.partition("-")  # "300-line"
         count = _number(count_word)
         if count is None:
@@ -440,11 +449,12 @@ _CODE_NOUNS = frozenset({
 #: a prompt that opens with one of these asks to be told something
 _QUESTION_WORDS = frozenset({
     "what", "what's", "whats", "how", "which", "where", "when", "who", "is", "are", "does",
-    "do", "why",
+    "do", "why", "should",
 })  # fmt: skip
 #: task types that do something to code: a question mentions them without asking for them
 _DOING = frozenset({"template", "edit", "format", "boilerplate"})
 _ASKS_ABOUT_CODE = (("analysis", 2.0),)
+_DECISION = (("planning", 2.0),)
 #: characters that mark a pasted line as code rather than prose
 _CODE_MARKS = frozenset("=;{}()[]<>")
 #: a named error and its message up to the end of its line (or a dash): the message's words
@@ -606,6 +616,8 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     at = _request_verb(words)
     verb = words[at] if at is not None else None
     concept = False
+    if verb == "should":  # "should the config live in yaml or in env vars?": a decision
+        found.append(("should", _DECISION))
     if verb in _QUESTION_WORDS or verb in _EXPLAIN:
         shown = _points_at_code(words, text)
         if verb in _EXPLAIN:
