@@ -86,7 +86,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("prettify|prettifies|prettified|prettifying", (("format", 3),)),
     ("pretty-print|pretty print|prettyprint|pretty-printed|pretty-printing", (("format", 3),)),
     ("beautify|beautifies|beautified|beautifying", (("format", 3),)),
-    ("indent|indents|indented|indenting|indentation", (("format", 2),)),
+    ("indent|indents|indented|indenting|indentation|spacing", (("format", 2),)),
     ("pep8|pep 8|black|isort|prettier|gofmt|rustfmt|whitespace", (("format", 2),)),
     ("sort imports|sorted imports", (("format", 2),)),
     ("lint|linting|align|aligned|aligning", (("format", 1),)),
@@ -131,13 +131,19 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ),
     ("compare|compares|comparing|comparison", (("analysis", 2), (_DEPTH, 1))),
     ("investigate|investigating|inspect|inspecting", (("analysis", 2), (_DEPTH, 1))),
+    (
+        "go through|look through|look over|tell me where|tell me which|tell me if"
+        "|tell me whether",
+        (("analysis", 2),),
+    ),
     ("pros and cons|which one|which is better|trade-offs of", (("analysis", 2), (_DEPTH, 1))),
     ("understand|understanding", (("analysis", 1),)),
     ("big-o|big o|time complexity|space complexity", (("analysis", 2), (_DEPTH, 1))),
     # planning: decide what to build and how
     ("plan|plans|planned|planning", (("planning", 3),)),
     (
-        "a plan|detailed plan|plan to|plan for|plan how|into tasks|steps to|the steps",
+        "a plan|detailed plan|plan to|plan for|plan how|into tasks|steps to|the steps"
+        "|what steps|which steps",
         (("planning", 6),),
     ),
     (
@@ -177,6 +183,12 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("clean up|cleanup|cleaning up|simplify|simplifies|simplifying", (("refactor", 2),)),
     ("extract|extracting|rewrite|rewrites|rewriting", (("refactor", 2),)),
     ("dry|pythonic|split|splitting|separate|separating", (("refactor", 1),)),
+    # asking for the same code, better: shorter, cleaner, tidier
+    (
+        "shorter|more concise|concise|cleaner|neater|tidier|tidy|tidy up|more elegant"
+        "|elegant|less verbose",
+        (("refactor", 2),),
+    ),
     (
         "inheritance|composition|dependency injection|coupling|tightly coupled"
         "|separation of concerns|god class|spaghetti|tangled",
@@ -254,7 +266,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|timezone|reloads|empty|twice|duplicate|duplicates|stuck|freezes|froze|frozen"
         "|blank|nothing happens|no output|but not|on my machine|on the server|on ci|in ci"
         "|forever|takes forever|take forever|for some|only some|works fine|work fine"
-        "|worked fine|get lost|gets lost|goes missing|go missing|disappear|disappears",
+        "|worked fine|get lost|gets lost|goes missing|go missing|disappear|disappears"
+        "|whenever|every time|each time",
         (("debugging", 2), (_DEPTH, 1)),
     ),
     ("crashes|crash|crashed|hangs|hang", ((_DEPTH, 1),)),
@@ -334,6 +347,7 @@ _BIG_THINGS = frozenset({
     "nodes", "regions", "servers", "machines", "jobs", "workers", "apps", "applications",
     "teams", "databases", "clusters", "instances", "replicas", "devices", "tables", "hosts",
     "pods", "shards", "brokers", "tenants", "projects", "environments", "containers",
+    "folders", "directories",
 })  # fmt: skip
 _NUMBER_WORDS = {
     "two": 2,
@@ -654,6 +668,11 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
             scores[asked] += VERB_WEIGHT
     if "debugging" in scores and (verb in _MAKING_VERBS or asked not in (None, "debugging")):
         scores["debugging"] *= SPEC_ERRORS
+    if not scores and "\n" in text and _code_lines(text, CODE_TO_READ) >= CODE_TO_READ:
+        # code shown with only a description ("my merge gives more rows than either
+        # input, here is the code"): a report of code that does not do what it should
+        scores["debugging"] = 1.0
+        matches["debugging"] = ["code shown"]
     task_type = min(scores, key=lambda t: (-scores[t], _PRIORITY_RANK[t])) if scores else "general"
 
     contributions: dict[str, float] = {}
