@@ -65,6 +65,7 @@ SCAN_LIMIT = 20_000
 # Categories besides the task types: scope, hard-problem and depth words (complexity),
 # simplicity words, multi-file phrases, and neutral phrases that only shadow their words.
 _SCOPE, _MODULE, _HARD, _DEPTH = "+scope", "+module", "+hard", "+depth"
+_DISTRIBUTED = "+distributed"
 _SIMPLE, _MULTI, _NEUTRAL = "-simple", "*multi", "=neutral"
 
 # (the forms of one word or phrase, separated by "|"; ((category, weight), ...)). Each form is
@@ -147,7 +148,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         (("planning", 6),),
     ),
     (
-        "how should we|how should i|how would you|what approach|which approach|how do we"
+        "how should|how would you|what approach|which approach|how do we"
         "|how can we|should we|what should we|roll out|rollout|best way to structure"
         "|how to structure|how to organize|how to organise|in what order|what order"
         "|where to start|where do i start|where should i start",
@@ -179,6 +180,11 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     # refactor: restructure without changing behaviour
     ("refactor|refactors|refactored|refactoring", (("refactor", 3),)),
     ("restructure|restructuring|reorganize|reorganise|reorganizing", (("refactor", 3),)),
+    (
+        "untangle|untangling|disentangle|circular import|circular imports"
+        "|circular dependency|circular dependencies",
+        (("refactor", 2),),
+    ),
     ("decouple|decoupling|modularize|modularise|dedupe|deduplicate", (("refactor", 3),)),
     ("clean up|cleanup|cleaning up|simplify|simplifies|simplifying", (("refactor", 2),)),
     ("extract|extracting|rewrite|rewrites|rewriting", (("refactor", 2),)),
@@ -232,25 +238,31 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "complex|complicated|intricate|sophisticated|distributed|concurrency|concurrent"
         "|concurrently|parallelism|multithreaded|multi-threaded|thread-safe|thread safe"
         "|threads|lock-free|race condition|race conditions|deadlock|deadlocks|deadlocked"
-        "|consensus|replication|partition|partitions|sharding|leader election|raft|paxos"
-        "|sharded|safe|unsafe|consistent|inconsistent|scalable|scalability|large-scale"
+        "|safe|unsafe|consistent|inconsistent|scalable|scalability|large-scale"
         "|large scale|horizontal scaling|high availability"
         "|high-availability|fault-tolerant|fault tolerant|failover|zero downtime"
-        "|zero-downtime|eventual consistency|consistency|exactly-once|idempotent"
+        "|zero-downtime|consistency|exactly-once|idempotent"
         "|security|secure|vulnerability|vulnerabilities|vulnerable|exploit|authentication"
         "|authorization|oauth|csrf|xss|encryption|encrypted|privilege|privileges|sandbox"
         "|untrusted|safely|memory leak|memory leaks|leak|leaks|leaking|data corruption"
         "|corruption|corrupted|under load|peak traffic|in production|offline sync|real-time"
         "|realtime|event-driven|event driven|state machine|trade-off|trade-offs|tradeoff"
         "|tradeoffs|migration|migrate|migrating|kubernetes|kafka|without downtime|no downtime"
-        "|network partition|network partitions|network blip|network failure|packet loss"
+        "|network blip|network failure|packet loss"
         "|multiprocessing|mutex|mutexes|semaphore|semaphores|atomically|lock contention"
-        "|at-least-once|at least once|distributed transaction|distributed transactions"
-        "|two-phase commit|saga|sagas|crdt|crdts|vector clock|vector clocks|backpressure"
-        "|multi-region|cross-region|load balancer|load balancing|autoscaling|sso"
+        "|at-least-once|at least once|saga|sagas|backpressure"
+        "|load balancer|load balancing|autoscaling|sso"
         "|single sign-on|saml|rbac|permission model|sql injection|injection|cryptographic"
         "|millions|billions|terabytes|petabytes",
         ((_HARD, 2),),
+    ),
+    # distributed state: hard work, and a hard topic even in a question about concepts
+    (
+        "consensus|replication|replicating|replicated|partition|partitions|sharding|sharded"
+        "|leader election|raft|paxos|eventual consistency|crdt|crdts|vector clock"
+        "|vector clocks|distributed transaction|distributed transactions|two-phase commit"
+        "|multi-region|cross-region|network partition|network partitions",
+        ((_DISTRIBUTED, 2),),
     ),
     ("architecture|architectures|architectural|architect|system|systems", ((_HARD, 1),)),
     (
@@ -263,7 +275,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|randomly|flaky|only when|but only|fails when|fails on|fails only|passes|works locally"
         "|after i upgraded|after upgrading|after the upgrade|since the upgrade|segfault"
         "|stale|exits|exits immediately|fall behind|falls behind|corruption|recursion depth"
-        "|timezone|reloads|empty|twice|duplicate|duplicates|stuck|freezes|froze|frozen"
+        "|timezone|reloads|twice|stuck|freezes|froze|frozen|even though|even when|even after"
+        "|despite|disconnects|times out|time out"
         "|blank|nothing happens|no output|but not|on my machine|on the server|on ci|in ci"
         "|forever|takes forever|take forever|for some|only some|works fine|work fine"
         "|worked fine|get lost|gets lost|goes missing|go missing|disappear|disappears"
@@ -618,7 +631,7 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     """
     scores: dict[str, float] = {}
     matches: dict[str, list[str]] = {}
-    totals = dict.fromkeys((_SCOPE, _MODULE, _HARD, _DEPTH, _SIMPLE, _MULTI), 0.0)
+    totals = dict.fromkeys((_SCOPE, _MODULE, _HARD, _DISTRIBUTED, _DEPTH, _SIMPLE, _MULTI), 0.0)
     cx_words: list[str] = []
     simple_words: list[str] = []
     text = prompt[:SCAN_LIMIT]
@@ -682,10 +695,13 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     module = totals[_MODULE] + sized
     if module:
         contributions["module scope"] = min(module, 2.0)
-    if totals[_HARD]:
-        # a question about a hard topic ("mutex vs semaphore?") is not hard work to do
-        cap = TOPIC_HARD if concept and task_type == "general" else 4.0
-        contributions["hard problem"] = min(totals[_HARD], cap)
+    if totals[_HARD] or totals[_DISTRIBUTED]:
+        # a question about a hard topic ("mutex vs semaphore?") is not hard work to do,
+        # unless the topic is distributed state ("how does raft elect a leader?")
+        hard = totals[_HARD]
+        if concept and task_type == "general":
+            hard = min(hard, TOPIC_HARD)
+        contributions["hard problem"] = min(hard + totals[_DISTRIBUTED], 4.0)
     if totals[_DEPTH]:
         contributions["needs thought"] = min(totals[_DEPTH], 1.0)
     length = prompt.count(" ") + prompt.count("\n") + 1
