@@ -10,6 +10,7 @@ from hybrid_tui.router.classify import (
     COMPLEXITIES,
     PRIORITY,
     TASK_TYPES,
+    TOPIC_HARD,
     VERB_WEIGHT,
     Classification,
     classify,
@@ -272,3 +273,97 @@ def test_fast_enough() -> None:
             classify(p)
     per_call = (time.perf_counter() - start) / (n * len(prompts))
     assert per_call < 1e-3  # a generous sanity bound: typical is tens of µs
+
+
+# The request's shape: what is asked, not only which words occur.
+
+
+@pytest.mark.parametrize(
+    ("prompt", "task_type"),
+    [
+        # the request's verb outweighs words that describe the thing
+        ("change the log level from DEBUG to INFO", "edit"),
+        ("Evaluate whether the cache survives a restart: what breaks and what fails?", "analysis"),
+        # errors named in a request to build something are behaviour to build
+        ("Write a function that parses '1h30m' into seconds and raises ValueError otherwise",
+         "template"),
+        ("write tests covering empty input, a timeout and a failing connection", "boilerplate"),
+        # a question about code shown or pointed at is analysis ...
+        ("what does `set -euo pipefail` do?", "analysis"),
+        ("what does the walrus operator do here", "analysis"),
+        ("is this safe to call from two threads?\n\nx += 1\ny = x\n", "analysis"),
+        # ... the same question about nothing shown a general one
+        ("what does HTTP 418 mean", "general"),
+        ("How does consensus work in a distributed database?", "general"),
+        ("what's the git command to undo the last commit but keep the changes", "general"),
+        ("explain the difference between a mutex and a semaphore with an example", "general"),
+        ("explain this regex", "analysis"),
+        ("explain the parser", "analysis"),
+        # a question that opens with "should" is a decision
+        ("should the config live in yaml or in environment variables?", "planning"),
+        # code shown with only a description of what it does reports a fault
+        ("my merge gives more rows than either input:\n\ndf = a.merge(b)\nprint(len(df))\n",
+         "debugging"),
+    ],
+)
+def test_task_type_from_the_shape_of_the_request(prompt: str, task_type: str) -> None:
+    assert classify(prompt).task_type == task_type
+
+
+def test_pasted_code_does_not_choose_the_task_type() -> None:
+    prompt = ("Can you explain what's going on here?\n\n"
+              "    done, pending = await asyncio.wait(tasks, timeout=1)\n"
+              "    raise TimeoutError('error')\n")
+    result = classify(prompt)
+    assert result.task_type == "analysis"
+    assert "debugging" not in result.matches
+
+
+def test_an_error_message_is_not_scope() -> None:
+    # "module" in the message does not name a module to work on
+    result = classify("ModuleNotFoundError: No module named 'yaml'")
+    assert (result.task_type, result.complexity) == ("debugging", "simple")
+    assert "module scope" not in result.contributions
+
+
+def test_code_to_read_makes_debugging_and_explaining_medium() -> None:
+    bare = classify("RuntimeError: dictionary changed size during iteration")
+    pasted = classify("getting this error:\n\nRuntimeError: dictionary changed size during "
+                      "iteration\n\nfor k in config:\n    if config[k] is None:\n"
+                      "        del config[k]\n")
+    assert bare.complexity == "simple"
+    assert pasted.contributions["code to read"] == 1.0
+    assert (pasted.task_type, pasted.complexity) == ("debugging", "medium")
+    one_line = classify("what does this do?\n`git log --oneline | wc -l`")
+    assert "code to read" not in one_line.contributions
+
+
+def test_a_concept_question_is_not_hard_work_unless_it_is_distributed_state() -> None:
+    threads = classify("When should I use threads instead of asyncio, and is it safe?")
+    raft = classify("How does raft keep replication consistent during a network partition?")
+    assert threads.task_type == raft.task_type == "general"
+    assert threads.contributions["hard problem"] == TOPIC_HARD
+    assert threads.complexity != "complex"
+    assert raft.complexity == "complex"
+    # the same hard words in a request to build are hard work
+    assert classify("Implement a thread-safe pool, safe under load").complexity == "complex"
+
+
+def test_symptoms_make_debugging_medium_and_data_words_do_not() -> None:
+    symptom = classify("my client disconnects every 60 seconds even though the server pings")
+    assert (symptom.task_type, symptom.complexity) == ("debugging", "medium")
+    data = classify("sql to find duplicate emails in the users table")
+    assert data.task_type != "debugging" and data.complexity == "simple"
+
+
+def test_four_things_listed_with_and_are_requirements() -> None:
+    listed = classify("Write a pool with timeouts, health checks, eviction and metrics")
+    three = classify("a blog with posts, comments and tags")
+    assert listed.contributions["listed requirements"] == 1.0
+    assert "listed requirements" not in three.contributions
+
+
+def test_every_one_of_many_things_is_a_system() -> None:
+    result = classify("Add tenant_id to every table in our backend")
+    assert result.contributions["system scope"] == 3.0
+    assert "system scope" not in classify("add a column to the table").contributions
