@@ -88,6 +88,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("pretty-print|pretty print|prettyprint|pretty-printed|pretty-printing", (("format", 3),)),
     ("beautify|beautifies|beautified|beautifying", (("format", 3),)),
     ("indent|indents|indented|indenting|indentation|spacing", (("format", 2),)),
+    ("reindent|re-indent|reindented|re-indented", (("format", 3),)),
     ("pep8|pep 8|black|isort|prettier|gofmt|rustfmt|whitespace", (("format", 2),)),
     ("sort imports|sorted imports", (("format", 2),)),
     ("lint|linting|align|aligned|aligning", (("format", 1),)),
@@ -197,7 +198,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ),
     (
         "inheritance|composition|dependency injection|coupling|tightly coupled"
-        "|separation of concerns|god class|spaghetti|tangled",
+        "|separation of concerns|god class|spaghetti|tangled|mixes|does too much"
+        "|too many responsibilities|behind an interface|pull out|pull it out",
         (("refactor", 2),),
     ),
     (
@@ -259,7 +261,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     # distributed state: hard work, and a hard topic even in a question about concepts
     (
         "consensus|replication|replicating|replicated|partition|partitions|sharding|sharded"
-        "|leader election|raft|paxos|eventual consistency|crdt|crdts|vector clock"
+        "|leader election|raft|paxos|eventual consistency|crdt|crdts|vector clock|replica"
         "|vector clocks|distributed transaction|distributed transactions|two-phase commit"
         "|multi-region|cross-region|network partition|network partitions",
         ((_DISTRIBUTED, 2),),
@@ -294,7 +296,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     # words that look like the above but are not about scope
     (
         "complex number|complex numbers|complexity of|error message|error handling"
-        "|for some reason"
+        "|for some reason|migration file|migration files|migration script|alembic migration"
+        "|alembic migrations|django migration|django migrations|schema migration"
         "|exception handling|service worker|simple list|do wrong|did wrong|doing wrong"
         "|data structure|data structures|audit log|audit logs|audit logging|audit trail",
         ((_NEUTRAL, 0),),
@@ -487,9 +490,18 @@ _CODE_MARKS = frozenset("=;{}()[]<>")
 #: a named error and its message up to the end of its line (or a dash): the message's words
 #: ("No module named ...", "unexpected indent") describe the error, not the scope of the work
 _ERROR_MESSAGE = re.compile(r"\b(\w+(?:Error|Exception)):[^\n\u2014]*")
-#: pasted code: fenced blocks and indented lines (not indented list items). Its words
-#: ("timeout", "raise", "class") are the code's, not the request's.
-_PASTED = re.compile(r"```.*?(?:```|\Z)|^[ \t]+(?![-*\u2022]|\d{1,2}[.)])\S[^\n]*", re.S | re.M)
+#: pasted code: fenced blocks, indented lines (not indented list items) and, after the first
+#: line, lines with code punctuation. Its words ("timeout", "raise", "split") are the
+#: code's, not the request's.
+_PASTED = re.compile(
+    r"```.*?(?:```|\Z)|^[ \t]+(?![-*\u2022]|\d{1,2}[.)])\S[^\n]*"
+    r"|(?<=\n)(?![ \t]*(?:[-*\u2022]|\d{1,2}[.)])[ \t])[^\n]*[=;{}()\[\]<>][^\n]*",
+    re.S | re.M,
+)
+#: openers of a statement about one's own code or system ("my job runs an hour late",
+#: "our workers stop"): with nothing asked, a report of behaviour that is wrong
+_REPORT_OPENERS = frozenset({"my", "our", "after", "since", "users", "some"})
+_REPORT = (("debugging", 2.0), (_DEPTH, 1.0))
 #: words before the request's verb ("please", "can you", "I need to")
 _PREAMBLE = frozenset({
     "please", "pls", "plz", "kindly", "can", "could", "would", "will", "you", "help", "me",
@@ -643,6 +655,12 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     at = _request_verb(words)
     verb = words[at] if at is not None else None
     concept = False
+    if words and words[0] in _REPORT_OPENERS and not any(
+        c in _PRIORITY_RANK and c not in _DOING for _, ws in found for c, _ in ws
+    ):
+        # the edit or template words of a report describe ("since the clocks changed")
+        found = [(w, ws) for w, ws in found if not any(c in _DOING for c, _ in ws)]
+        found.append(("behaviour reported", _REPORT))
     if verb == "should":  # "should the config live in yaml or in env vars?": a decision
         found.append(("should", _DECISION))
     if verb in _QUESTION_WORDS or verb in _EXPLAIN:

@@ -367,3 +367,19 @@ def test_every_one_of_many_things_is_a_system() -> None:
     result = classify("Add tenant_id to every table in our backend")
     assert result.contributions["system scope"] == 3.0
     assert "system scope" not in classify("add a column to the table").contributions
+
+
+def test_a_statement_about_ones_own_system_is_a_report_of_wrong_behaviour() -> None:
+    report = classify("our nightly export changed its column order and nobody touched it")
+    assert report.task_type == "debugging"
+    assert report.complexity == "medium"  # a behaviour described, not an error to look up
+    # a statement that goes on to ask for something is context for that request
+    asked = classify("our UserManager class does too much; how would you break it up?")
+    assert asked.task_type != "debugging"
+
+
+def test_unindented_code_lines_after_the_first_are_code() -> None:
+    prompt = "my function returns None for one element\n\ndef split(xs):\n    return xs[1:]\n"
+    result = classify(prompt)
+    assert "refactor" not in result.matches  # "split" is the code's name, not a request
+    assert result.task_type == "debugging"
