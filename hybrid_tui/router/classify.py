@@ -189,7 +189,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("decouple|decoupling|modularize|modularise|dedupe|deduplicate", (("refactor", 3),)),
     ("clean up|cleanup|cleaning up|simplify|simplifies|simplifying", (("refactor", 2),)),
     ("extract|extracting|rewrite|rewrites|rewriting", (("refactor", 2),)),
-    ("dry|pythonic|split|splitting|separate|separating", (("refactor", 1),)),
+    ("dry|pythonic|split|splitting|separate|separating|break", (("refactor", 1),)),
     # asking for the same code, better: shorter, cleaner, tidier
     (
         "shorter|more concise|concise|cleaner|neater|tidier|tidy|tidy up|more elegant"
@@ -247,7 +247,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|security|secure|vulnerability|vulnerabilities|vulnerable|exploit|authentication"
         "|authorization|oauth|csrf|xss|encryption|encrypted|privilege|privileges|sandbox"
         "|untrusted|safely|memory leak|memory leaks|leak|leaks|leaking|data corruption"
-        "|corruption|corrupted|under load|peak traffic|in production|offline sync|real-time"
+        "|corruption|corrupted|under load|heavy load|high load|peak traffic|in production"
+        "|offline sync|real-time|event sourcing|event-sourced|cqrs"
         "|realtime|event-driven|event driven|state machine|trade-off|trade-offs|tradeoff"
         "|tradeoffs|migration|migrate|migrating|kubernetes|kafka|without downtime|no downtime"
         "|network blip|network failure|packet loss"
@@ -279,7 +280,9 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|stale|exits|exits immediately|fall behind|falls behind|corruption|recursion depth"
         "|timezone|reloads|twice|stuck|freezes|froze|frozen|even though|even when|even after"
         "|despite|disconnects|times out|time out"
-        "|blank|nothing happens|no output|but not|on my machine|on the server|on ci|in ci"
+        "|nothing happens|no output|but not|on my machine|on the server|on ci|in ci"
+        "|does nothing|did nothing|works when|works if|works with|works for|worked before"
+        "|used to work"
         "|forever|takes forever|take forever|for some|only some|works fine|work fine"
         "|worked fine|get lost|gets lost|goes missing|go missing|disappear|disappears"
         "|whenever|every time|each time",
@@ -296,7 +299,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     # words that look like the above but are not about scope
     (
         "complex number|complex numbers|complexity of|error message|error handling"
-        "|for some reason|migration file|migration files|migration script|alembic migration"
+        "|for some reason|everywhere in this file|everywhere in the file|migration file"
+        "|migration files|migration script|alembic migration"
         "|alembic migrations|django migration|django migrations|schema migration"
         "|exception handling|service worker|simple list|do wrong|did wrong|doing wrong"
         "|data structure|data structures|audit log|audit logs|audit logging|audit trail",
@@ -315,7 +319,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         ((_MULTI, 2),),
     ),
     (
-        "multi-file|multifile|multiple files|several files|many files|all files|every file",
+        "multi-file|multifile|multiple files|several files|many files|all files|every file"
+        "|everywhere|throughout",
         ((_MULTI, 2),),
     ),
     (
@@ -362,7 +367,7 @@ _BIG_THINGS = frozenset({
     "files", "services", "microservices", "packages", "repos", "repositories", "modules",
     "nodes", "regions", "servers", "machines", "jobs", "workers", "apps", "applications",
     "teams", "databases", "clusters", "instances", "replicas", "devices", "tables", "hosts",
-    "pods", "shards", "brokers", "tenants", "projects", "environments", "containers",
+    "pods", "shards", "brokers", "tenants", "projects", "environments",
     "folders", "directories",
 })  # fmt: skip
 _NUMBER_WORDS = {
@@ -425,7 +430,7 @@ def _named_sizes(words: list[str]) -> tuple[bool, float]:
     """(a system-sized scope is named, module-sized things named) from the counts and sizes
     the prompt's (lower-cased) words state: a count with the thing counted right after it
     or one word later ("three storage nodes", "hundreds of microservices"), or "every" before
-    one of them ("every table")."""
+    one of them ("every table"; not "all": "all the tables in my database" is one database)."""
     system, module = False, 0.0
     head = words[:SIZE_SCAN_WORDS]
     counts = [i for i, word in enumerate(head)
@@ -433,7 +438,7 @@ def _named_sizes(words: list[str]) -> tuple[bool, float]:
     for i in counts:
         word = head[i]
         if word == "every":
-            system = system or any(u + "s" in _BIG_THINGS for u in head[i + 1 : i + 3])
+            system = system or any(u + "s" in _BIG_THINGS for u in head[i + 1 : i + 4])
             continue
         count_word, _, unit = word.partition("-")  # "300-line"
         count = _number(count_word)
@@ -464,8 +469,7 @@ _QUESTION_OPENERS = {
     "which": frozenset(),
     # "is this safe?", "will this leak?": a yes/no question judging what is shown
     **dict.fromkeys(
-        ("is", "are", "does", "do", "will", "would", "could", "should"),
-        frozenset({"this", "these", "that", "it"}),
+        ("is", "are", "does", "do", "will", "would", "could", "should"), frozenset(),
     ),
 }  # fmt: skip
 _POINTERS = frozenset({"this", "these", "here", "below", "above", "following"})
