@@ -149,7 +149,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         (("planning", 6),),
     ),
     (
-        "how should|how would you|what approach|which approach|how do we"
+        "how should|how would you|how would i|how would we|what approach|which approach"
+        "|how do we"
         "|how can we|should we|what should we|roll out|rollout|best way to structure"
         "|how to structure|how to organize|how to organise|in what order|what order"
         "|where to start|where do i start|where should i start",
@@ -232,7 +233,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     (
         "class|classes|module|modules|component|components|package|packages|hierarchy"
         "|functions|methods|schema|library|framework|api|endpoint|endpoints|service|services"
-        "|pipeline|subsystem|layer|layers|suite",
+        "|pipeline|subsystem|layer|layers|suite|backend|backends|frontend",
         ((_MODULE, 1),),
     ),
     # hard problems: concurrency, distribution, security, failure under load
@@ -248,7 +249,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|authorization|oauth|csrf|xss|encryption|encrypted|privilege|privileges|sandbox"
         "|untrusted|safely|memory leak|memory leaks|leak|leaks|leaking|data corruption"
         "|corruption|corrupted|under load|heavy load|high load|peak traffic|in production"
-        "|offline sync|real-time|event sourcing|event-sourced|cqrs"
+        "|offline sync|real-time|event sourcing|event-sourced|cqrs|conflict-free|collaborative"
+        "|concurrent edits|many clients"
         "|realtime|event-driven|event driven|state machine|trade-off|trade-offs|tradeoff"
         "|tradeoffs|migration|migrate|migrating|kubernetes|kafka|without downtime|no downtime"
         "|network blip|network failure|packet loss"
@@ -282,7 +284,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|despite|disconnects|times out|time out"
         "|nothing happens|no output|but not|on my machine|on the server|on ci|in ci"
         "|does nothing|did nothing|works when|works if|works with|works for|worked before"
-        "|used to work"
+        "|used to work|works in|until i restart|until we restart|until restart|after restarting"
         "|forever|takes forever|take forever|for some|only some|works fine|work fine"
         "|worked fine|get lost|gets lost|goes missing|go missing|disappear|disappears"
         "|whenever|every time|each time",
