@@ -113,6 +113,13 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         (("boilerplate", 2),),
     ),
     ("argparse|cli parser|config file|repetitive", (("boilerplate", 2),)),
+    # configuration and deployment files: written from a well-known pattern
+    (
+        "yaml|yml|tsconfig|tsconfig.json|setup.cfg|editorconfig|.editorconfig|license"
+        "|systemd|unit file|helm|terraform|manifest|manifests|pre-commit|readme",
+        (("boilerplate", 2),),
+    ),
+    ("config|configuration", (("boilerplate", 1),)),
     # analysis: understand and judge existing code
     ("analyze|analyzes|analyzed|analyzing", (("analysis", 3), (_DEPTH, 1))),
     ("analyse|analyses|analysed|analysing|analysis", (("analysis", 3), (_DEPTH, 1))),
@@ -171,7 +178,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("doesn't work|does not work|won't work|isn't working|not working", (("debugging", 3),)),
     ("debugger|exception|exceptions|error|errors|err", (("debugging", 2),)),
     (
-        "never ends|infinite loop|never returns|never finishes|exit code|502s|500s|503s|504s"
+        "never ends|infinite loop|never returns|never finishes|never resolves|never completes"
+        "|never fires|never runs|never gets called|never called|exit code|502s|500s|503s|504s"
         "|timeout|timeouts|timed out",
         (("debugging", 2),),
     ),
@@ -525,6 +533,11 @@ _MAKING_VERBS = frozenset({
 VERB_WEIGHT = 2.0
 #: what debugging words count for when the request's verb asks for something else
 SPEC_ERRORS = 0.25
+#: pieces of code a prompt can name without a verb to ask for one
+_ARTIFACTS = frozenset({
+    "function", "func", "script", "snippet", "code", "query", "sql", "regex", "one-liner",
+    "program", "component", "cli", "bash",
+})  # fmt: skip
 #: what hard-problem words add to a general question about a concept
 TOPIC_HARD = 2.0
 #: lines of pasted code (or a traceback) that make finding a bug or explaining code more
@@ -710,6 +723,11 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
         # input, here is the code"): a report of code that does not do what it should
         scores["debugging"] = 1.0
         matches["debugging"] = ["code shown"]
+    if not scores and not concept and not _ARTIFACTS.isdisjoint(words):
+        # "js function to debounce another function", "sql to find duplicate emails": a
+        # piece of code named with no verb is a piece of code to write
+        scores["template"] = 1.0
+        matches["template"] = [next(w for w in words if w in _ARTIFACTS)]
     task_type = min(scores, key=lambda t: (-scores[t], _PRIORITY_RANK[t])) if scores else "general"
 
     contributions: dict[str, float] = {}

@@ -383,3 +383,17 @@ def test_unindented_code_lines_after_the_first_are_code() -> None:
     result = classify(prompt)
     assert "refactor" not in result.matches  # "split" is the code's name, not a request
     assert result.task_type == "debugging"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "task_type"),
+    [
+        ("js function to debounce another function", "template"),
+        ("sql to find duplicate emails in the users table", "template"),
+        ("tsconfig.json for a node 20 library with strict mode", "boilerplate"),
+        ("k8s deployment and service yaml for a single nginx container", "boilerplate"),
+        ("what is a function", "general"),  # a question names code without asking for it
+    ],
+)
+def test_code_named_without_a_verb_is_code_to_write(prompt: str, task_type: str) -> None:
+    assert classify(prompt).task_type == task_type
