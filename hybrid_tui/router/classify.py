@@ -79,6 +79,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("example|examples", (("template", 1),)),
     ("write|writes|writing|wrote|implment|wirte", (("template", 1.5),)),
     ("create|creates|creating", (("template", 1.5),)),
+    ("build|builds|building", (("template", 1.5),)),
     ("generate|generates|generating", (("template", 1.5),)),
     ("implement|implements|implementing", (("template", 1.5),)),
     # format: layout only
@@ -142,6 +143,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
     ("investigate|investigating|inspect|inspecting", (("analysis", 2), (_DEPTH, 1))),
     (
         "go through|look through|look over|tell me where|tell me which|tell me if"
+        "|walk me through|walk through"
         "|tell me whether",
         (("analysis", 2),),
     ),
@@ -249,8 +251,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "complex|complicated|intricate|sophisticated|distributed|concurrency|concurrent"
         "|concurrently|parallelism|multithreaded|multi-threaded|thread-safe|thread safe"
         "|threads|lock-free|race condition|race conditions|deadlock|deadlocks|deadlocked"
-        "|safe|unsafe|consistent|inconsistent|scalable|scalability|large-scale"
-        "|large scale|horizontal scaling|high availability"
+        "|safe|unsafe|consistent|inconsistent|high availability"
         "|high-availability|fault-tolerant|fault tolerant|failover|zero downtime"
         "|zero-downtime|consistency|exactly-once|idempotent"
         "|security|secure|vulnerability|vulnerabilities|vulnerable|exploit|authentication"
@@ -274,7 +275,8 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "consensus|replication|replicating|replicated|partition|partitions|sharding|sharded"
         "|leader election|raft|paxos|eventual consistency|crdt|crdts|vector clock|replica"
         "|vector clocks|distributed transaction|distributed transactions|two-phase commit"
-        "|multi-region|cross-region|network partition|network partitions",
+        "|multi-region|cross-region|network partition|network partitions|scalable|scalability"
+        "|large-scale|large scale|horizontal scaling",
         ((_DISTRIBUTED, 2),),
     ),
     ("architecture|architectures|architectural|architect|system|systems", ((_HARD, 1),)),
@@ -292,6 +294,7 @@ _KEYWORDS: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = (
         "|despite|disconnects|times out|time out"
         "|nothing happens|no output|but not|on my machine|on the server|on ci|in ci"
         "|does nothing|did nothing|works when|works if|works with|works for|worked before"
+        "|memory grows|keeps growing|grows steadily|gets killed|killed|out of memory|oom"
         "|used to work|works in|until i restart|until we restart|until restart|after restarting"
         "|forever|takes forever|take forever|for some|only some|works fine|work fine"
         "|worked fine|get lost|gets lost|goes missing|go missing|disappear|disappears"
