@@ -656,6 +656,78 @@ def _keywords(words: list[str]) -> list[tuple[str, tuple[tuple[str, float], ...]
     return found
 
 
+_Found = list[tuple[str, tuple[tuple[str, float], ...]]]
+
+
+def _without(found: _Found, kinds: frozenset[str]) -> _Found:
+    """``found`` without the words that count for any of ``kinds``."""
+    return [(w, ws) for w, ws in found if not any(c in kinds for c, _ in ws)]
+
+
+def _shape(
+    words: list[str], text: str, verb: str | None, at: int | None, found: _Found
+) -> tuple[_Found, bool]:
+    """The keywords ``found``, adjusted for what kind of prompt it is (a report, a decision,
+    a question about code or about a concept), and whether it asks about a concept."""
+    if words and words[0] in _REPORT_OPENERS and not any(
+        c in _PRIORITY_RANK and c not in _DOING for _, ws in found for c, _ in ws
+    ):
+        # the edit or template words of a report describe ("since the clocks changed")
+        found = [*_without(found, _DOING), ("behaviour reported", _REPORT)]
+    if verb == "should":  # "should the config live in yaml or in env vars?": a decision
+        found.append(("should", _DECISION))
+    if at is None or (verb not in _QUESTION_WORDS and verb not in _EXPLAIN):
+        return found, False
+    shown = _points_at_code(words, text)
+    if verb in _EXPLAIN:
+        # "explain the CAP theorem" is a general question; "explain the parser" is not
+        concept = not shown and _CODE_NOUNS.isdisjoint(words) and not any(
+            c in (_SCOPE, _MODULE) for _, ws in found for c, _ in ws
+        )
+        if concept:
+            found = [(w, ws) for w, ws in found if w not in _EXPLAIN]
+    elif shown and _asks_how_it_works(words[at:]):
+        return [*found, ("question about code", _ASKS_ABOUT_CODE)], False
+    else:
+        concept = True
+    # "what's the git command to undo the last commit but keep the changes" asks to be told
+    # something, not to change anything
+    return (_without(found, _DOING) if concept else found), concept
+
+
+def _weigh_the_request(
+    scores: dict[str, float],
+    matches: dict[str, list[str]],
+    words: list[str],
+    text: str,
+    verb: str | None,
+    concept: bool,
+) -> None:
+    """Adjust the task type scores for the request's verb, and fill them in when no word
+    chose a task type but the prompt shows or names code."""
+    # the request's verb says what is asked; the other words describe the thing
+    asked = None
+    if verb is not None and verb not in _MAKING_VERBS:
+        kinds = [c for c, _ in _FORMS.get(verb, ()) if c in _PRIORITY_RANK]
+        if len(kinds) == 1 and kinds[0] in scores:
+            asked = kinds[0]
+            scores[asked] += VERB_WEIGHT
+    if "debugging" in scores and (verb in _MAKING_VERBS or asked not in (None, "debugging")):
+        scores["debugging"] *= SPEC_ERRORS
+    if scores:
+        return
+    if "\n" in text and _code_lines(text, CODE_TO_READ) >= CODE_TO_READ:
+        # code shown with only a description ("my merge gives more rows than either
+        # input, here is the code"): a report of code that does not do what it should
+        scores["debugging"] = 1.0
+        matches["debugging"] = ["code shown"]
+    elif not concept and not _ARTIFACTS.isdisjoint(words):
+        # "js function to debounce another function", "sql to find duplicate emails": a
+        # piece of code named with no verb is a piece of code to write
+        scores["template"] = 1.0
+        matches["template"] = [next(w for w in words if w in _ARTIFACTS)]
+
+
 def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classification:
     """Task type and complexity of ``prompt``; ``context`` is (label, text) pairs (files).
 
@@ -673,35 +745,9 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
     if "rror:" in prose or "xception:" in prose:
         prose = _ERROR_MESSAGE.sub(r"\1", prose)
     words = _words(prose)
-    found = _keywords(words)
     at = _request_verb(words)
     verb = words[at] if at is not None else None
-    concept = False
-    if words and words[0] in _REPORT_OPENERS and not any(
-        c in _PRIORITY_RANK and c not in _DOING for _, ws in found for c, _ in ws
-    ):
-        # the edit or template words of a report describe ("since the clocks changed")
-        found = [(w, ws) for w, ws in found if not any(c in _DOING for c, _ in ws)]
-        found.append(("behaviour reported", _REPORT))
-    if verb == "should":  # "should the config live in yaml or in env vars?": a decision
-        found.append(("should", _DECISION))
-    if verb in _QUESTION_WORDS or verb in _EXPLAIN:
-        shown = _points_at_code(words, text)
-        if verb in _EXPLAIN:
-            # "explain the CAP theorem" is a general question; "explain the parser" is not
-            concept = not shown and _CODE_NOUNS.isdisjoint(words) and not any(
-                c in (_SCOPE, _MODULE) for _, ws in found for c, _ in ws
-            )
-            if concept:
-                found = [(w, ws) for w, ws in found if w not in _EXPLAIN]
-        elif shown and _asks_how_it_works(words[at:]):
-            found.append(("question about code", _ASKS_ABOUT_CODE))
-        else:
-            concept = True
-        if concept:
-            # "what's the git command to undo the last commit but keep the changes" asks
-            # to be told something, not to change anything
-            found = [(w, ws) for w, ws in found if not any(c in _DOING for c, _ in ws)]
+    found, concept = _shape(words, text, verb, at, _keywords(words))
     for word, weights in found:
         for category, weight in weights:
             if category in totals:
@@ -712,25 +758,7 @@ def classify(prompt: str, context: Sequence[tuple[str, str]] = ()) -> Classifica
                 scores[category] = scores.get(category, 0.0) + weight
                 matches.setdefault(category, []).append(word)
 
-    # the request's verb says what is asked; the other words describe the thing
-    asked = None
-    if verb is not None and verb not in _MAKING_VERBS:
-        kinds = [c for c, _ in _FORMS.get(verb, ()) if c in _PRIORITY_RANK]
-        if len(kinds) == 1 and kinds[0] in scores:
-            asked = kinds[0]
-            scores[asked] += VERB_WEIGHT
-    if "debugging" in scores and (verb in _MAKING_VERBS or asked not in (None, "debugging")):
-        scores["debugging"] *= SPEC_ERRORS
-    if not scores and "\n" in text and _code_lines(text, CODE_TO_READ) >= CODE_TO_READ:
-        # code shown with only a description ("my merge gives more rows than either
-        # input, here is the code"): a report of code that does not do what it should
-        scores["debugging"] = 1.0
-        matches["debugging"] = ["code shown"]
-    if not scores and not concept and not _ARTIFACTS.isdisjoint(words):
-        # "js function to debounce another function", "sql to find duplicate emails": a
-        # piece of code named with no verb is a piece of code to write
-        scores["template"] = 1.0
-        matches["template"] = [next(w for w in words if w in _ARTIFACTS)]
+    _weigh_the_request(scores, matches, words, text, verb, concept)
     task_type = min(scores, key=lambda t: (-scores[t], _PRIORITY_RANK[t])) if scores else "general"
 
     contributions: dict[str, float] = {}
