@@ -12,10 +12,12 @@ prompts, listed requirements, several questions and context files add more; word
 Besides the words, the shape of the request: its verb (the first word after "please" or
 "can you") weighs more than the words that describe the thing ("change the log level from
 DEBUG" is an edit); a request to make or change something mentions errors as behaviour to
-build, so they count half; a question about something shown ("what does `set -e` do?", "why
-does this return None?") is analysis, the same question about nothing shown a general one;
-pasted code (fenced or indented) and the text of an error message choose nothing, and
-debugging or explaining more than a line of pasted code is at least medium work.
+build, so they count a quarter; a question about something shown ("what does `set -e` do?",
+"why does this return None?") is analysis, the same question about nothing shown a general
+one, and a hard topic in it (other than distributed state) is not hard work; a statement
+about one's own system that asks nothing reports wrong behaviour; pasted code (fenced,
+indented, or later lines with code punctuation) and the text of an error message choose
+nothing, and debugging or explaining more than a line of pasted code is at least medium work.
 
 Whole-word matching only ("informat" is not "format", "quicksort" is not "quick"), with the
 inflections people type ("formatted", "analyse", "refactoring"). The keyword tables are indexed
