@@ -182,6 +182,7 @@ class Server:
     free_at: list[float] = field(default_factory=list)  # when each slot frees up
     ends: list[float] = field(default_factory=list)  # ends of accepted requests
     starts: list[float] = field(default_factory=list)  # their starts (same order)
+    tasks: list[str] = field(default_factory=list)  # their task types (same order)
     loaded_at: float | None = None  # when the model is (or will be) in memory
     last_end: float = 0.0
 
@@ -194,8 +195,11 @@ class Server:
         if (self.loaded_at is not None and self.loaded_at <= now and self.spec.reports_load
                 and self.last_end + KEEP_ALIVE_S < now and all(e <= now for e in self.ends)):
             self.loaded_at = None
-        kept = [(s, e) for s, e in zip(self.starts, self.ends, strict=True) if e > now]
-        self.starts, self.ends = [s for s, _ in kept], [e for _, e in kept]
+        kept = [(s, e, t) for s, e, t in zip(self.starts, self.ends, self.tasks, strict=True)
+                if e > now]
+        self.starts = [s for s, _, _ in kept]
+        self.ends = [e for _, e, _ in kept]
+        self.tasks = [t for _, _, t in kept]
 
     def busy_for(self, now: float) -> tuple[float, ...]:
         """How long each request in service now has run (what the app's limiter knows)."""
@@ -222,7 +226,7 @@ class Server:
         start = self.start_at(now)
         return start - now + self.service(start, tokens)[0]
 
-    def serve(self, now: float, tokens: int) -> tuple[float, bool, float]:
+    def serve(self, now: float, tokens: int, task: str) -> tuple[float, bool, float]:
         """Accept a request: (end time, cold, load seconds)."""
         start = self.start_at(now)
         seconds, cold = self.service(start, tokens)
@@ -235,6 +239,7 @@ class Server:
         self.free_at[i] = end
         self.ends.append(end)
         self.starts.append(start)
+        self.tasks.append(task)
         self.last_end = max(self.last_end, end)
         return end, cold, load
 
@@ -273,12 +278,12 @@ def values(servers: dict[str, Server], prompt: Prompt) -> dict[str, float]:
 
 
 def candidates(servers: dict[str, Server], now: float) -> list[Candidate]:
-    """The backends as the router sees them: all up, loaded state, our own queues and how
-    long the requests in service have run."""
+    """The backends as the router sees them: all up, loaded state, our own queues, how
+    long the requests in service have run and what each queued request asks."""
     return [
         Candidate(s.spec.name, s.spec.tier, s.spec.task_types, "up", s.spec.model,
                   loaded=s.loaded(now), queue=len(s.ends), slots=s.spec.slots,
-                  busy_s=s.busy_for(now))
+                  busy_s=s.busy_for(now), queued_tasks=tuple(s.tasks))
         for s in servers.values()
     ]
 
@@ -324,7 +329,7 @@ def simulate(name: str, prompts: list[Prompt], dice: int, world: World = WORLDS[
                 tally[2] += 1
         run.regret += worth[best] - worth[pick]
         server = servers[pick]
-        end, cold, load = server.serve(prompt.arrival, prompt.tokens)
+        end, cold, load = server.serve(prompt.arrival, prompt.tokens, prompt.task)
         run.completion.append(end - prompt.arrival)
         run.strong += server.spec.tier == "strong"
         good = prompt.luck < p_good(server.spec, prompt.task, prompt.complexity)

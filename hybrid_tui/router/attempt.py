@@ -106,6 +106,7 @@ async def stream_attempt(
     *,
     options: dict[str, Any] | None = None,
     cold: bool = False,
+    task_type: str = "",
     submitted: float | None = None,
     notice_after: float | None = FIRST_TOKEN_NOTICE,
 ) -> AsyncIterator[Token | Thinking | Waiting]:
@@ -126,7 +127,7 @@ async def stream_attempt(
     if limiter.active >= limiter.limit or limiter.waiting:
         said = "queued"
         yield waiting(said)
-    async with limiter.slot():
+    async with limiter.slot(task_type):
         reply.started = time.perf_counter()
         if cold:
             said = "loading model"

@@ -61,6 +61,9 @@ class Candidate:
     slots: int = 1
     #: seconds each of our requests it is serving now has been running
     busy_s: tuple[float, ...] = ()
+    #: the task type of each of our requests to it now: those in service first (in the
+    #: order of ``busy_s``), then the waiting ones in line ("" where unknown)
+    queued_tasks: tuple[str, ...] = ()
 
     @property
     def available(self) -> bool:

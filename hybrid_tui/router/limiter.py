@@ -24,8 +24,11 @@ class FifoLimiter:
         #: slots held now
         self.active = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
-        #: when each holder of a slot taken through :meth:`slot` got it (monotonic)
-        self._started: dict[object, float] = {}
+        #: when each holder of a slot taken through :meth:`slot` got it (monotonic), and
+        #: what it asked (a task type), in the order they got it
+        self._started: dict[object, tuple[float, str]] = {}
+        #: what each request waiting in :meth:`slot` asked, in arrival order
+        self._asking: dict[object, str] = {}
         #: called after every change of ``active`` or ``waiting`` (the health sidebar's
         #: queue figure); must be cheap and must not raise
         self.on_change: Callable[[], None] | None = None
@@ -79,14 +82,26 @@ class FifoLimiter:
         """Seconds each request holding a slot (through :meth:`slot`) has held it: with the
         expected service time, how soon a slot frees up."""
         now = time.monotonic()
-        return tuple(now - t for t in self._started.values())
+        return tuple(now - t for t, _ in self._started.values())
+
+    def task_types(self) -> tuple[str, ...]:
+        """What each request in :meth:`slot` asked: the holders first (in the order of
+        :meth:`busy_for`), then the waiting ones in line; with the expected time of each,
+        how long a newcomer waits."""
+        holding = tuple(task for _, task in self._started.values())
+        return holding + tuple(self._asking.values())
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """``async with limiter.slot():`` holds one slot for the block."""
-        await self.acquire()
+    async def slot(self, task_type: str = "") -> AsyncIterator[None]:
+        """``async with limiter.slot(task_type):`` holds one slot for the block;
+        ``task_type`` (what the request asks) tells the router how long it will hold it."""
         token = object()
-        self._started[token] = time.monotonic()
+        self._asking[token] = task_type
+        try:
+            await self.acquire()
+        finally:
+            del self._asking[token]
+        self._started[token] = (time.monotonic(), task_type)
         try:
             yield
         finally:

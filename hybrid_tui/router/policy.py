@@ -92,7 +92,7 @@ def predictions(
     return {
         c.name: model.predict(
             c.name, c.tier, cls.task_type, ahead=c.queue, slots=c.slots,
-            cold=c.loaded is False, busy_s=c.busy_s,
+            cold=c.loaded is False, busy_s=c.busy_s, queued_tasks=c.queued_tasks,
         )
         for c in candidates
     }

@@ -13,9 +13,12 @@
   longer a cold first token took than a warm one;
 - queue wait: with ``ahead`` requests in our own limiter (in flight + waiting) and ``slots``
   (``max_concurrent``), the request starts when a slot frees after the ones waiting before
-  it: each takes the backend's mean service time; one being served has that time less what
-  it has run already (``busy_s``; at least a tenth of it: an overdue reply is nearly done),
-  or half of it when the running time is not known.
+  it. Each takes its own expected time on that backend when its task type is known (first
+  token plus the task type's expected length at the backend's speed: an analysis ahead in
+  line holds a slot three times as long as a reformat), else the backend's mean service
+  time; one being served has that time less what it has run already (``busy_s``; at least a
+  tenth of it: an overdue reply is nearly done), or half of it when the running time is not
+  known.
 
 Pure arithmetic on small dicts: a prediction costs a few µs.
 """
@@ -164,13 +167,13 @@ class SpeedModel:
         slots: int = 1,
         cold: bool = False,
         busy_s: tuple[float, ...] = (),
+        queued_tasks: tuple[str, ...] = (),
     ) -> Prediction:
-        """The predicted time for a ``task_type`` prompt on ``backend`` now."""
+        """The predicted time for a ``task_type`` prompt on ``backend`` now;
+        ``queued_tasks`` are the task types of the ``ahead`` requests (see
+        :attr:`~hybrid_tui.router.decide.Candidate.queued_tasks`)."""
         ttft = self._get(self._ttft, backend, task_type)
-        tps = self._get(self._tps, backend, task_type)
-        ttft_s = ttft.value if ttft is not None else DEFAULT_TTFT_S.get(tier, 1.0)
-        rate = tps.value if tps is not None and tps.value > 0 else None
-        rate = rate or DEFAULT_TOKENS_PER_S.get(tier, 30.0)
+        ttft_s, rate = self._speed(ttft, backend, tier, task_type)
         tokens = self.expected_tokens(task_type)
         decode_s = tokens / rate
         load_s = 0.0
@@ -182,7 +185,9 @@ class SpeedModel:
         if ahead >= slots:
             service = self._service.get(backend)
             each = service.value if service is not None else ttft_s + decode_s
-            queue_s = queue_wait(ahead, slots, each, busy_s)
+            own = tuple(self._service_s(backend, tier, t) if t else each
+                        for t in queued_tasks[:ahead])
+            queue_s = queue_wait(ahead, slots, each, busy_s, own)
         return Prediction(
             queue_s=queue_s,
             load_s=load_s,
@@ -208,6 +213,22 @@ class SpeedModel:
             out.setdefault(backend, {})["load_s"] = round(e.value, 3)
         return out
 
+    def _speed(
+        self, ttft: Ewma | None, backend: str, tier: str, task_type: str
+    ) -> tuple[float, float]:
+        """(first token s, tok/s) of ``backend`` for ``task_type``, tier defaults before
+        anything is measured."""
+        tps = self._get(self._tps, backend, task_type)
+        ttft_s = ttft.value if ttft is not None else DEFAULT_TTFT_S.get(tier, 1.0)
+        rate = tps.value if tps is not None and tps.value > 0 else None
+        return ttft_s, rate or DEFAULT_TOKENS_PER_S.get(tier, 30.0)
+
+    def _service_s(self, backend: str, tier: str, task_type: str) -> float:
+        """The expected seconds of a warm ``task_type`` reply on ``backend``."""
+        ttft_s, rate = self._speed(self._get(self._ttft, backend, task_type), backend, tier,
+                                   task_type)
+        return ttft_s + self.expected_tokens(task_type) / rate
+
     @staticmethod
     def _get(
         table: dict[tuple[str, str | None], Ewma], backend: str, task_type: str
@@ -215,18 +236,29 @@ class SpeedModel:
         return table.get((backend, task_type)) or table.get((backend, None))
 
 
-def queue_wait(ahead: int, slots: int, each: float, busy_s: tuple[float, ...] = ()) -> float:
+def queue_wait(
+    ahead: int,
+    slots: int,
+    each: float,
+    busy_s: tuple[float, ...] = (),
+    own: tuple[float, ...] = (),
+) -> float:
     """Seconds until a slot is free for a new request, with ``ahead`` requests before it
-    (``slots`` of them in service), each taking ``each`` seconds; ``busy_s`` is how long the
+    (``slots`` of them in service), each taking ``each`` seconds, or its ``own`` expected
+    seconds where known (in line order, those in service first); ``busy_s`` is how long the
     ones in service have run (unknown: half done on average)."""
     serving = min(ahead, slots)
-    running = sorted(busy_s)[-serving:] if busy_s else []
-    free = [max(each - s, 0.1 * each) for s in running]
-    free += [each / 2] * (serving - len(free))
+    times = list(own[:ahead]) + [each] * (ahead - len(own))
+    if own:  # busy_s is in the same order as the requests
+        pairs = list(zip(busy_s[:serving], times, strict=False))
+    else:  # any request may be any of them: the longest-running are the ones in service
+        pairs = [(s, each) for s in sorted(busy_s)[-serving:]] if busy_s else []
+    free = [max(t - s, 0.1 * t) for s, t in pairs]
+    free += [t / 2 for t in times[len(free):serving]]
     free += [0.0] * (slots - serving)
     free.sort()
-    for _ in range(ahead - serving):  # the waiting ones start as slots free up
-        free[0] += each
+    for t in times[serving:]:  # the waiting ones start as slots free up
+        free[0] += t
         free.sort()
     return free[0]
 

@@ -251,6 +251,7 @@ class RouterService:
                     queue=limiter.active + limiter.waiting,
                     slots=limiter.limit,
                     busy_s=limiter.busy_for(),
+                    queued_tasks=limiter.task_types(),
                 )
             )
         return out
@@ -525,6 +526,7 @@ class RouterService:
             options={**settings.request_options(),
                      "stall_timeout": self.config.routing.stall_timeout},
             cold=turn.cold,
+            task_type=turn.cls.task_type,
             submitted=submitted,
             notice_after=notice,
         )

@@ -101,6 +101,27 @@ async def test_limiter_says_how_long_each_holder_has_held_its_slot() -> None:
     assert limiter.busy_for() == ()
 
 
+async def test_limiter_says_what_each_request_asks_holders_first_then_in_line() -> None:
+    limiter = FifoLimiter(1)
+    release = asyncio.Event()
+
+    async def hold(task_type: str) -> None:
+        async with limiter.slot(task_type):
+            await release.wait()
+
+    tasks = []
+    for task_type in ("analysis", "format", "edit"):
+        tasks.append(asyncio.create_task(hold(task_type)))
+        await asyncio.sleep(0)
+    assert limiter.task_types() == ("analysis", "format", "edit")
+    tasks[1].cancel()  # gives up its place in line
+    await asyncio.sleep(0)
+    assert limiter.task_types() == ("analysis", "edit")
+    release.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert limiter.task_types() == ()
+
+
 async def test_limiter_cancel_while_queued_gives_up_the_place() -> None:
     limiter = FifoLimiter(1)
     await limiter.acquire()

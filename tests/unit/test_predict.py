@@ -109,6 +109,27 @@ def test_queue_wait_uses_how_long_the_requests_in_service_have_run() -> None:
                          busy_s=(8.0,)).queue_s == pytest.approx(12.0)
 
 
+def test_queue_wait_uses_each_queued_requests_own_task_type() -> None:
+    model = SpeedModel()
+    timed(model, "ol", ttft_ms=1000, tps=20, tokens=180, task="format")  # 10 s
+    timed(model, "ol", ttft_ms=1000, tps=20, tokens=580, task="analysis")  # 30 s
+    # an analysis 5 s into its reply, a reformat waiting behind it: 25 s left, then 10 s
+    mixed = model.predict("ol", "strong", "edit", ahead=2, slots=1, busy_s=(5.0,),
+                          queued_tasks=("analysis", "format"))
+    assert mixed.queue_s == pytest.approx(35.0)
+    # the other way round: 5 s left of the reformat, then a whole analysis
+    flipped = model.predict("ol", "strong", "edit", ahead=2, slots=1, busy_s=(5.0,),
+                            queued_tasks=("format", "analysis"))
+    assert flipped.queue_s == pytest.approx(35.0)
+    two_reformats = model.predict("ol", "strong", "edit", ahead=2, slots=1, busy_s=(5.0,),
+                                  queued_tasks=("format", "format"))
+    assert two_reformats.queue_s == pytest.approx(15.0)
+    # a request of unknown task type takes the backend's mean reply time
+    unknown = model.predict("ol", "strong", "edit", ahead=1, slots=1, queued_tasks=("",))
+    assert unknown.queue_s == pytest.approx(model.predict(
+        "ol", "strong", "edit", ahead=1, slots=1).queue_s)
+
+
 def test_summary_per_backend() -> None:
     model = SpeedModel()
     timed(model, "lm", ttft_ms=250, tps=90)
