@@ -107,6 +107,16 @@ class Estimate:
     beta: float
     draw: float | None = None
 
+    @property
+    def variance(self) -> float:
+        n = self.alpha + self.beta
+        return self.alpha * self.beta / (n * n * (n + 1.0))
+
+    def sampled(self, rng: random.Random) -> Estimate:
+        """This estimate with a Thompson draw from its posterior."""
+        return Estimate(self.mean, self.samples, self.successes, self.alpha, self.beta,
+                        rng.betavariate(self.alpha, self.beta))
+
     def as_signal(self) -> dict[str, float | int | None]:
         out: dict[str, float | int | None] = {
             "mean": round(self.mean, 3),

@@ -9,7 +9,9 @@ by predicted completion times and by which models are loaded. Pure: no I/O, no c
    success rate from its Beta posterior (the tier's members pooled; the fixed rules' tier
    starts at a favoured prior) and pays ``slowdown_cost`` per doubling of its predicted time
    over the fastest tier's (only once every compared backend has been timed); the highest
-   value wins. Before that evidence exists, the fixed rules' tier stands.
+   value wins. A tier is drawn for (explored) only while it has at least
+   :data:`EXPLORE_CHANCE` of being worth more than the tier believed best; otherwise the
+   posterior means decide. Before that evidence exists, the fixed rules' tier stands.
 3. A medium prompt headed for the strong tier goes to the fast tier when the strong tier's
    predicted time is more than ``max_slowdown`` times the fast tier's (both measured).
 4. The member: among the available backends of the tier, the one with the lowest predicted
@@ -46,6 +48,10 @@ from hybrid_tui.router.signals import DecisionSignals, TierSignal
 FINAL_RULES = frozenset({"forced", "default-provider", "only-up"})
 #: seconds added to both sides before comparing times: sub-second gaps hardly matter
 TIME_FLOOR_S = 1.0
+#: a tier is explored only while it has at least this chance of being worth more than the
+#: one believed best: a draw from a tier that is almost surely worse costs a reply and
+#: hardly changes what is believed
+EXPLORE_CHANCE = 0.1
 
 _NO_SPEEDS = SpeedModel()
 
@@ -216,7 +222,7 @@ def _learned_tier(
         return _Learned(None, learning=f"{evidence} of {MIN_EVIDENCE} outcomes needed before "
                                        "it decides")
     estimates: dict[str, Estimate] = {
-        t: bandit.estimate(bucket, names[t], prior[members[t].name], rng) for t in tiers
+        t: bandit.estimate(bucket, names[t], prior[members[t].name]) for t in tiers
     }
     times = {t: predicted[members[t].name].total_s for t in tiers}
     timed = all(predicted[members[t].name].measured for t in tiers)
@@ -227,10 +233,23 @@ def _learned_tier(
         e = estimates[t]
         return (e.draw if sampled and e.draw is not None else e.mean) - costs[t]
 
-    tier = max(tiers, key=lambda t: (value(t, sampled=True), t == static_tier, -tiers.index(t)))
     believed = max(
         tiers, key=lambda t: (value(t, sampled=False), t == static_tier, -tiers.index(t))
     )
+    note = ""
+    if rng is not None:
+        rival, chance = max(
+            ((t, _chance_better(estimates[t], estimates[believed],
+                                costs[believed] - costs[t]))
+             for t in tiers if t != believed),
+            key=lambda pair: pair[1],
+        )
+        if chance >= EXPLORE_CHANCE:
+            estimates = {t: e.sampled(rng) for t, e in estimates.items()}
+        else:
+            note = (f"not exploring: the {rival} tier has a {chance:.0%} chance of doing "
+                    f"better here (below {EXPLORE_CHANCE:.0%})")
+    tier = max(tiers, key=lambda t: (value(t, sampled=True), t == static_tier, -tiers.index(t)))
     said = tuple(
         TierSignal(t, members[t].name, round(estimates[t].mean, 3), estimates[t].samples,
                    None if estimates[t].draw is None else round(estimates[t].draw, 3),
@@ -239,7 +258,7 @@ def _learned_tier(
     )
     speed = "" if timed else "not every backend timed yet: learned quality alone decides"
     if tier == static_tier:
-        return _Learned(tier, tiers=said, speed=speed)
+        return _Learned(tier, tiers=said, learning=note, speed=speed)
     other = static_tier if static_tier in estimates else next(t for t in tiers if t != tier)
     mine, theirs = estimates[tier], estimates[other]
     faster = ""
@@ -250,11 +269,20 @@ def _learned_tier(
                   f"({mine.successes}/{mine.samples} good, mean {mine.mean:.2f} vs "
                   f"{theirs.successes}/{theirs.samples}, mean {theirs.mean:.2f}{faster}) "
                   f"→ {members[tier].name}")
-        return _Learned(tier, "learned", reason, said, speed=speed)
+        return _Learned(tier, "learned", reason, said, learning=note, speed=speed)
     reason = (f"{what}: exploring the {tier} tier (Thompson draw {mine.draw or 0:.2f} vs "
               f"{theirs.draw or 0:.2f}; means {mine.mean:.2f} vs {theirs.mean:.2f}) "
               f"→ {members[tier].name}")
     return _Learned(tier, "explore", reason, said, speed=speed)
+
+
+def _chance_better(rival: Estimate, best: Estimate, head_start: float) -> float:
+    """The chance that ``rival`` is worth more than ``best``: that its success rate plus
+    ``head_start`` (the time cost it saves; negative when it is the slower one) is above
+    ``best``'s, from a normal approximation of the two Beta posteriors."""
+    spread = math.sqrt(rival.variance + best.variance)
+    z = (rival.mean + head_start - best.mean) / max(spread, 1e-9)
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
 def _too_slow(

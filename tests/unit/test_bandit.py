@@ -26,7 +26,7 @@ from hybrid_tui.router.bandit import (
 from hybrid_tui.router.classify import Classification
 from hybrid_tui.router.decide import Candidate
 from hybrid_tui.router.learn import Learner, is_success
-from hybrid_tui.router.policy import choose, priors
+from hybrid_tui.router.policy import EXPLORE_CHANCE, choose, priors
 from hybrid_tui.store import Outcome, Store
 
 FAST = Candidate("lmstudio", "fast", ("format",), "up", "small")
@@ -178,6 +178,26 @@ def test_exploring_says_so() -> None:
             assert choice.backend == "lmstudio"
             assert choice.reason.startswith("medium refactor: exploring the fast tier (Thompson")
     assert {"explore", "medium-default"} <= reasons
+
+
+def test_a_tier_almost_surely_worse_is_not_explored_and_the_signals_say_why() -> None:
+    bandit = Bandit({REFACTOR: {"ollama": (45, 50), "lmstudio": (3, 30)}})
+    rng = random.Random(5)
+    choices = [choose(cls(*REFACTOR), [FAST, STRONG], bandit=bandit, rng=rng)
+               for _ in range(200)]
+    assert {(c.backend, c.rule) for c in choices} == {("ollama", "medium-default")}
+    first = choices[0].signals
+    assert first.learning == ("not exploring: the fast tier has a 0% chance of doing better "
+                              f"here (below {EXPLORE_CHANCE:.0%})")
+    assert all(t.draw is None for t in first.tiers)
+
+
+def test_a_rival_with_a_fair_chance_is_still_drawn_for() -> None:
+    # four replies each, one bad on each side: either could be the better one
+    bandit = Bandit({REFACTOR: {"ollama": (3, 4), "lmstudio": (3, 4)}})
+    choice = choose(cls(*REFACTOR), [FAST, STRONG], bandit=bandit, rng=random.Random(2))
+    assert all(t.draw is not None for t in choice.signals.tiers)
+    assert not choice.signals.learning
 
 
 def test_forced_and_only_up_ignore_the_bandit() -> None:
