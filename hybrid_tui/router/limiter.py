@@ -88,6 +88,8 @@ class FifoLimiter:
         """What each request in :meth:`slot` asked: the holders first (in the order of
         :meth:`busy_for`), then the waiting ones in line; with the expected time of each,
         how long a newcomer waits."""
+        if not self._started and not self._asking:
+            return ()
         holding = tuple(task for _, task in self._started.values())
         return holding + tuple(self._asking.values())
 

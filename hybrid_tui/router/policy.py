@@ -238,12 +238,13 @@ def _learned_tier(
     )
     note = ""
     if rng is not None:
-        rival, chance = max(
-            ((t, _chance_better(estimates[t], estimates[believed],
-                                costs[believed] - costs[t]))
-             for t in tiers if t != believed),
-            key=lambda pair: pair[1],
-        )
+        rival, chance = "", -1.0
+        for t in tiers:
+            if t != believed:
+                c = _chance_better(estimates[t], estimates[believed],
+                                   costs[believed] - costs[t])
+                if c > chance:
+                    rival, chance = t, c
         if chance >= EXPLORE_CHANCE:
             estimates = {t: e.sampled(rng) for t, e in estimates.items()}
         else:
