@@ -465,6 +465,20 @@ async def test_queued_requests_start_in_fifo_order(router, sims) -> None:
     assert ol.max_in_flight == 1
 
 
+async def test_the_decision_sees_what_each_queued_request_asks(router, sims) -> None:
+    _, ol = sims
+    ol.knobs.tokens_per_s = 100
+    ol.knobs.reply_tokens = 30
+    first = asyncio.create_task(collect(router.submit(COMPLEX)))
+    while router.limiters["ollama"].active == 0:
+        await asyncio.sleep(0.005)
+    ollama = next(c for c in router.candidates() if c.name == "ollama")
+    assert ollama.queued_tasks == ("analysis",) and len(ollama.busy_s) == 1
+    await first
+    ollama = next(c for c in router.candidates() if c.name == "ollama")
+    assert ollama.queued_tasks == () and ollama.queue == 0
+
+
 async def test_a_queued_request_does_not_time_out_because_of_the_cap(config, sims) -> None:
     _, ol = sims
     ol.knobs.tokens_per_s = 50
