@@ -81,6 +81,8 @@ class FifoLimiter:
     def busy_for(self) -> tuple[float, ...]:
         """Seconds each request holding a slot (through :meth:`slot`) has held it: with the
         expected service time, how soon a slot frees up."""
+        if not self._started:
+            return ()
         now = time.monotonic()
         return tuple(now - t for t, _ in self._started.values())
 
