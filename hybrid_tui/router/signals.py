@@ -93,7 +93,8 @@ class DecisionSignals:
     candidates: tuple[CandidateSignal, ...] = ()
     #: the learned comparison of tiers, when one was made
     tiers: tuple[TierSignal, ...] = ()
-    #: why the learned comparison was not made yet ("2 of 3 outcomes needed ...")
+    #: why the learned comparison was not made yet ("2 of 3 outcomes needed ..."), or why
+    #: it did not explore ("not exploring: the fast tier has a 3% chance ...")
     learning: str = ""
     #: a caveat on the predicted times ("not every backend timed yet ...")
     speed: str = ""

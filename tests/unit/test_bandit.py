@@ -27,7 +27,9 @@ from hybrid_tui.router.classify import Classification
 from hybrid_tui.router.decide import Candidate
 from hybrid_tui.router.learn import Learner, is_success
 from hybrid_tui.router.policy import EXPLORE_CHANCE, choose, priors
+from hybrid_tui.router.signals import DecisionSignals
 from hybrid_tui.store import Outcome, Store
+from hybrid_tui.ui.explain import explain
 
 FAST = Candidate("lmstudio", "fast", ("format",), "up", "small")
 STRONG = Candidate("ollama", "strong", ("analysis", "complex"), "up", "big")
@@ -190,6 +192,8 @@ def test_a_tier_almost_surely_worse_is_not_explored_and_the_signals_say_why() ->
     assert first.learning == ("not exploring: the fast tier has a 0% chance of doing better "
                               f"here (below {EXPLORE_CHANCE:.0%})")
     assert all(t.draw is None for t in first.tiers)
+    assert ("learning", first.learning) in explain(first, backend="ollama").other
+    assert DecisionSignals.from_dict(first.to_dict()).learning == first.learning
 
 
 def test_a_rival_with_a_fair_chance_is_still_drawn_for() -> None:
