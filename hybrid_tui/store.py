@@ -398,15 +398,15 @@ class Store:
                     raise ValueError(f"a chat named {name!r} already exists")
                 # never the id of a deleted chat: a save still on its way for that chat, or
                 # a --resume pointing at it, must not land in a new one
-                session_id = 1 + int(db.execute(
-                    "SELECT MAX(COALESCE((SELECT MAX(id) FROM sessions), 0),"
-                    " COALESCE((SELECT value FROM store_meta WHERE key = 'last_chat_id'), 0))"
-                ).fetchone()[0])
-                db.execute(
-                    "INSERT INTO sessions (id, created, updated, name, settings)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (session_id, now, now, name, json.dumps(settings or {})),
+                # one statement, so another process cannot take the id in between
+                cur = db.execute(
+                    "INSERT INTO sessions (id, created, updated, name, settings) VALUES ("
+                    " 1 + MAX(COALESCE((SELECT MAX(id) FROM sessions), 0),"
+                    " COALESCE((SELECT value FROM store_meta WHERE key = 'last_chat_id'), 0)),"
+                    " ?, ?, ?, ?)",
+                    (now, now, name, json.dumps(settings or {})),
                 )
+                session_id = int(cur.lastrowid or 0)
                 if not name:
                     db.execute("UPDATE sessions SET name = ? WHERE id = ?",
                                (f"chat-{session_id}", session_id))
