@@ -342,6 +342,9 @@ def apply(session: Session, event: SessionEvent) -> Change:
             reply = turn.current or _new_reply(turn, event.backend, event.model)
             if not reply.parts and event.text:
                 reply.add_text(event.text)
+            elif event.text and reply.text == event.text:
+                # the event carries the whole answer too: keep one copy of it, not two
+                reply.parts[:] = [event.text]
             reply.done, reply.status, reply.wait = event, "done", None
             reply.backend, reply.model = event.backend, event.model or reply.model
             turn.status = "done"

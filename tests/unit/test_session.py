@@ -68,6 +68,15 @@ def test_a_plain_reply_folds_into_one_reply():
     assert reply.text == "Hello" and reply.chunks == 2 and turn.answer == "Hello"
 
 
+def test_a_finished_reply_keeps_one_copy_of_its_text():
+    """The Done event carries the whole answer too; a long chat must not hold it twice."""
+    text = "word " * 1000
+    done = _done(text=text)
+    session = fold([_decision(), *(Token("word ") for _ in range(1000)), done])
+    (reply,) = session.turns[0].replies
+    assert reply.text is done.text and reply.length == len(text)
+
+
 def test_thinking_is_kept_apart_from_the_answer_and_out_of_the_history():
     session = fold([_decision(), Thinking("let me see"), Thinking(" more"), Token("42"),
                     _done(text="42")])
