@@ -2,6 +2,13 @@
 for a cold model —, fallback, failover, escalation, done, error, cancelled), selectable for
 the full decision, exportable as JSON Lines.
 
+The table shows the newest :data:`SHOWN_ROWS` events; every event stays in
+:attr:`RoutingLog.entries` (the export and the decision screen read them). Textual's
+``DataTable`` caches each cell it paints under a key that changes with every added row, up to
+10,000 cells, so a log that grew forever would keep ~10 MB of stale renders for a long
+session and every full garbage collection would walk them: every :data:`TRIM_EVERY` rows
+the table is rebuilt with the newest rows (``clear`` drops its caches).
+
 The columns share the panel's width (:func:`column_widths`): in a narrow terminal the least
 telling ones give way so the reason always has room. In a short terminal the log is a ticker
 (:attr:`RoutingLog.ticker`): no header, the newest row only.
@@ -50,6 +57,10 @@ COLUMNS = (
     Column("reason", "Reason", 24, 0, keep=8),
 )
 PADDING = 1
+#: the newest events the table shows (the rest stay in ``entries``: export, details)
+SHOWN_ROWS = 200
+#: rows added beyond :data:`SHOWN_ROWS` before the table is rebuilt without the oldest
+TRIM_EVERY = 25
 #: the reason grows to this width before the other columns grow past their least
 REASON_FIRST = 30
 #: event -> the theme variable its name is drawn in
@@ -168,8 +179,9 @@ class RoutingLog(DataTable[Text]):
             self.move_cursor(row=self.row_count - 1, animate=False)
 
     def _rebuild(self) -> None:
-        """(Re)create the columns for the current width, then every row."""
-        row = self.cursor_row
+        """(Re)create the columns for the current width, then the newest rows; the cursor
+        stays on the event it was on while that is still shown."""
+        cursor = self.entry_index(self.cursor_row)
         self.clear(columns=True)
         # the vertical scrollbar's room is kept free: rows that overflow later would
         # otherwise push the last column out of sight
@@ -177,10 +189,23 @@ class RoutingLog(DataTable[Text]):
         self._columns = column_widths(available)
         for column, width in self._columns:
             self.add_column(column.heading(width), key=column.key, width=width)
-        for index, entry in enumerate(self.entries):
-            self._add_row(index, entry)
+        first = self.first_shown
+        for index in range(first, len(self.entries)):
+            self._add_row(index, self.entries[index])
         if self.entries:
+            row = cursor - first if cursor is not None else 0
             self.move_cursor(row=min(max(row, 0), self.row_count - 1), animate=False)
+
+    @property
+    def first_shown(self) -> int:
+        """The index in :attr:`entries` of the table's first row."""
+        return max(0, len(self.entries) - SHOWN_ROWS)
+
+    def entry_index(self, row: int) -> int | None:
+        """The index in :attr:`entries` of the table's ``row``, None when there is none."""
+        if not 0 <= row < self.row_count:
+            return None
+        return int(self.ordered_rows[row].key.value or 0)
 
     def _colour(self, variable: str) -> str:
         """A theme colour as a Rich style (cells are Rich Text, which knows no $variables)."""
@@ -217,7 +242,10 @@ class RoutingLog(DataTable[Text]):
     def add(self, entry: LogEntry) -> None:
         """Append a row; follow the newest row unless the user is browsing the table."""
         self.entries.append(entry)
-        self._add_row(len(self.entries) - 1, entry)
+        if self.row_count >= SHOWN_ROWS + TRIM_EVERY:
+            self._rebuild()
+        else:
+            self._add_row(len(self.entries) - 1, entry)
         self.border_subtitle = f"{len(self.entries)} events · enter: details · ctrl+e: export"
         if not self.has_focus:
             self.move_cursor(row=self.row_count - 1, animate=False)
