@@ -155,7 +155,8 @@ class HybridApp(SessionActions, App[int]):
         self.clock = clock
         self.figures = figures
         self.runner = TurnRunner(self)
-        self.gc_pause = GCPause(lambda delay, callback: self.set_timer(delay, callback))
+        self.gc_pause = GCPause(lambda delay, callback: self.set_timer(delay, callback),
+                                freeze=freeze_startup)
         self._freeze_startup = freeze_startup
         self.writer = SessionWriter(None)
         #: the chat on screen

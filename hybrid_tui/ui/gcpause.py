@@ -1,4 +1,4 @@
-"""Full garbage collections wait while a reply streams, and run when the app is idle.
+"""Full garbage collections wait while a reply streams, and walk only what changed since.
 
 Rendering a streamed reply allocates many small objects (strips, segments, styles). With
 Python's default thresholds that keeps triggering *full* (generation 2) collections, each a
@@ -12,7 +12,15 @@ wait for that collection, and refcounted objects are freed as always.
 
 :func:`freeze_startup` moves everything alive once the first screen is up into the
 permanent generation, so later full collections never walk the start-up objects again
-(Python's documented use of ``gc.freeze``).
+(Python's documented use of ``gc.freeze``). An app that owns its process (``freeze=True``)
+goes on doing so after every reply: a long session keeps tens of thousands of objects
+alive (the mounted turns, the log), and without it every full collection walks all of
+them — 150-370 ms a collection by turn 100 of a chat, and with replies back to back
+(queued prompts) one lands in nearly every turn. After a reply only what is not frozen yet
+is collected, then frozen; since frozen objects are never collected, everything is
+unfrozen and walked once whenever the frozen heap has grown by :data:`REWALK_GROWTH` of
+itself since the last whole walk, so cycles that died meanwhile (turns taken off the
+screen) are freed.
 """
 
 from __future__ import annotations
@@ -24,19 +32,32 @@ from collections.abc import Callable
 HELD_THRESHOLD = 1_000_000
 #: seconds of no streaming before the deferred full collection runs
 IDLE_COLLECT_AFTER = 0.5
+#: the frozen heap's growth (a share of its size after the last whole walk) that makes the
+#: next collection unfreeze and walk everything again
+REWALK_GROWTH = 0.5
 
 
 class GCPause:
     """Counts streaming replies; full collections are held while any streams."""
 
-    def __init__(self, schedule: Callable[[float, Callable[[], None]], object]) -> None:
-        """``schedule(delay, callback)`` runs ``callback`` later on the UI loop."""
+    def __init__(
+        self, schedule: Callable[[float, Callable[[], None]], object], *, freeze: bool = False
+    ) -> None:
+        """``schedule(delay, callback)`` runs ``callback`` later on the UI loop; ``freeze``:
+        the app owns its process, so survivors of a collection may be frozen (see above)."""
         self._schedule = schedule
+        self._freeze = freeze
         self._holders = 0
         self._saved: tuple[int, ...] | None = None
         self._owed = False
+        #: the frozen heap after the last whole walk (None: the first collection sets it),
+        #: and the objects frozen since
+        self._walked: int | None = None
+        self._frozen_since = 0
         #: full collections run because of a hold (for tests and the benchmarks)
         self.collections = 0
+        #: of those, the ones that unfroze and walked the whole heap
+        self.rewalks = 0
 
     @property
     def held(self) -> bool:
@@ -51,7 +72,9 @@ class GCPause:
             gc.set_threshold(young, middle, HELD_THRESHOLD)
 
     def release(self) -> None:
-        """A reply stopped streaming; the collection is owed once none streams."""
+        """A reply stopped streaming; the collection is owed once none streams. An app
+        that freezes collects what the reply left (cheap: the rest is frozen) at once, so a
+        prompt sent right after does not start with that walk."""
         if self._holders == 0:
             return
         self._holders -= 1
@@ -60,14 +83,35 @@ class GCPause:
                 gc.set_threshold(*self._saved)
                 self._saved = None
             self._owed = True
-            self._schedule(IDLE_COLLECT_AFTER, self._collect_if_idle)
+            if self._freeze:
+                self._collect()
+            else:
+                self._schedule(IDLE_COLLECT_AFTER, self._collect_if_idle)
 
     def _collect_if_idle(self) -> None:
         if self._holders or not self._owed:
             return
+        self._collect()
+
+    def _collect(self) -> None:
         self._owed = False
-        gc.collect()
         self.collections += 1
+        if not self._freeze:
+            gc.collect()
+            return
+        if self._walked is None:  # the start-up objects frozen before the first reply
+            self._walked = gc.get_freeze_count()
+        if self._frozen_since > self._walked * REWALK_GROWTH:
+            gc.unfreeze()
+            gc.collect()
+            self._walked, self._frozen_since = len(gc.get_objects(2)), 0
+            self.rewalks += 1
+        else:
+            gc.collect()
+            # after a full collection every survivor is in the oldest generation; counting
+            # them there is cheap, unlike gc.get_freeze_count(), which walks the frozen heap
+            self._frozen_since += len(gc.get_objects(2))
+        gc.freeze()
 
 
 def freeze_startup() -> None:

@@ -6,6 +6,7 @@ when it runs, and watch real collections through ``gc.callbacks``."""
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -148,3 +149,56 @@ def test_freeze_startup_moves_survivors_out_of_collections() -> None:
     finally:
         if not before:
             gc.unfreeze()
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    """Tests that freeze start and end with nothing frozen (as pytest runs)."""
+    gc.unfreeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+class Node:
+    """An object in a reference cycle: only the cycle collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_a_freezing_pause_collects_at_release_and_freezes_the_survivors(
+        unfrozen: None, full_collections: list[int]) -> None:
+    schedule = Scheduler()
+    pause = GCPause(schedule, freeze=True)
+    gcpause.freeze_startup()
+    full_collections.clear()
+    frozen = gc.get_freeze_count()
+    pause.hold()
+    survivors = [[i] for i in range(1000)]  # tracked objects a reply leaves alive
+    pause.release()
+    assert not schedule.calls  # at once: a prompt sent right after does not pay for it
+    assert pause.collections == 1 and len(full_collections) == 1 and pause.rewalks == 0
+    assert gc.get_freeze_count() >= frozen + len(survivors)
+
+
+def test_a_freezing_pause_frees_frozen_cycles_once_the_frozen_heap_grew(
+        unfrozen: None) -> None:
+    pause = GCPause(Scheduler(), freeze=True)
+    gcpause.freeze_startup()
+    pause.hold()
+    node = Node()
+    dead = weakref.ref(node)
+    pause.release()  # the cycle is alive, so frozen
+    del node
+    kept: list[list[list[int]]] = []
+    replies = 0
+    while pause.rewalks == 0:
+        assert dead() is not None  # frozen garbage waits for the next whole walk
+        pause.hold()
+        kept.append([[i] for i in range(gc.get_freeze_count() // 3)])
+        pause.release()
+        replies += 1
+        assert replies <= 4, "the frozen heap was never walked again"
+    assert dead() is None
