@@ -91,3 +91,20 @@ async def test_the_log_says_when_history_was_left_out_for_the_context(make_app, 
         assert last.outcome == f"{dropped} old turns left out" or (
             dropped == 1 and last.outcome == "1 old turn left out")
         assert app.conversation.turns[-1].status == "done"  # and the server did not refuse
+
+
+async def test_long_replies_leave_fewer_turns_mounted(make_app, lmstudio_sim, monkeypatch):
+    """Turns stay mounted by the characters they hold, as when a chat opens: a chat of long
+    replies lays out a few of them each frame, not 25; the turn before the newest stays."""
+    monkeypatch.setattr(conversation_module, "OPEN_BUDGET", 1_000)
+    lmstudio_sim.knobs.reply_tokens = 200
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for i in range(5):
+            await _ask(app, pilot, f"format this code: long {i}")
+        conversation = app.conversation
+        shown = [t.turn for t in conversation.turns]
+        assert 2 <= len(shown) < 5 and conversation.hidden == 5 - len(shown)
+        assert shown == app.session.turns[conversation.hidden:]
+        kept = sum(len(t.prompt) + sum(r.length for r in t.replies) for t in shown[1:])
+        assert kept <= 1_000 or len(shown) == 2

@@ -1,11 +1,14 @@
 """The output pane: a view of one chat's turns, following the stream while the reader is at
 the bottom (Textual's anchor: scrolling up releases it, scrolling back to the end restores it).
 
-Only the newest :data:`MOUNTED_TURNS` turns are mounted: every widget on screen costs each
-layout time, and a long session must stay as fast as a short one (with every turn mounted,
-turn 100 streamed 15x slower than turn 2). The others are in the session model, as every
-turn is (chat history, exports); a line at the top says how many are not shown and shows
-them again on a click (or from the command palette).
+Only the newest turns are mounted: those whose text fits :data:`OPEN_BUDGET` characters (at
+least one, at most :data:`MOUNTED_TURNS`), when a chat opens and after every new prompt.
+Every mounted widget costs each frame's layout while a reply streams, and a long session must
+stay as fast as a short one (with every turn mounted, turn 100 streamed 15x slower than turn
+2; with 25 turns of 2,000-token replies mounted, each frame's layout walked ~250 widgets and
+late turns streamed at 0.6x of the first ones). The others are in the session model, as
+every turn is (chat history, exports); a line at the top says how many are not shown and
+shows them again on a click (or from the command palette).
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from textual.widgets import Static
 from hybrid_tui.session import FINISHED, Session, Turn
 from hybrid_tui.ui.widgets.turn import Figures, TurnView, same_figures
 
-#: turns kept mounted; older finished ones are taken off the screen
+#: the most turns kept mounted; older finished ones are taken off the screen
 MOUNTED_TURNS = 25
-#: characters of turns mounted when a chat opens (about two screens of long replies)
+#: characters of the newest turns kept mounted (about two screens of long replies)
 OPEN_BUDGET = 24_000
 #: how many earlier turns one click brings back
 SHOW_MORE = 20
@@ -90,17 +93,17 @@ class EarlierTurns(Static):
             await conversation.show_earlier()
 
 
-def first_shown(turns: list[Turn]) -> int:
-    """Where the turns mounted when a chat opens start: the newest ones whose text fits
-    :data:`OPEN_BUDGET` characters (at least one, at most :data:`MOUNTED_TURNS`). Every
-    mounted reply is laid out (so rendered) before the first frame, so a chat of long
-    replies opens as fast as one of short ones; the rest are one click away."""
+def first_shown(turns: list[Turn], least: int = 1) -> int:
+    """Where the mounted turns start: the newest ones whose text fits :data:`OPEN_BUDGET`
+    characters (at least ``least``, at most :data:`MOUNTED_TURNS`). Every mounted reply is
+    laid out (so rendered) before a chat's first frame, so a chat of long replies opens as
+    fast as one of short ones; the rest are one click away."""
     size = 0
     start = len(turns)
     while start > max(0, len(turns) - MOUNTED_TURNS):
         turn = turns[start - 1]
         size += len(turn.prompt) + sum(r.length + len(r.thinking) for r in turn.replies)
-        if size > OPEN_BUDGET and start < len(turns):
+        if size > OPEN_BUDGET and start <= len(turns) - least:
             break
         start -= 1
     return start
@@ -191,9 +194,11 @@ class Conversation(VerticalScroll):
         return view
 
     async def _retire(self) -> None:
+        """Take the oldest finished turns off the screen, as many as :func:`first_shown`
+        leaves out of the mounted ones; the turn before the new prompt always stays."""
         views = self.turns
         leaving: list[TurnView] = []
-        for view in views[: max(0, len(views) - MOUNTED_TURNS)]:
+        for view in views[: first_shown([v.turn for v in views], least=2)]:
             if view.turn.status not in FINISHED:
                 break
             leaving.append(view)
