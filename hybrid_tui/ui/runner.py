@@ -176,7 +176,13 @@ class TurnRunner:
             log.exception("prompt %s failed", turn.number)
             await self.apply(job, Error(f"unexpected {type(exc).__name__}: {exc}", kind="bug"))
         finally:
-            app.gc_pause.release()
+            # A full collection owed since the hold started runs at the first young one
+            # after the release: at once, it fell in the reply's last frame (10-37 ms
+            # later on screen). So the release waits for that frame, unless the next
+            # prompt starts now (a collection between the two keeps a session's memory
+            # bounded, gcpause.py).
+            if self.queue or not app.call_after_refresh(app.gc_pause.release):
+                app.gc_pause.release()
             session.active = None
             app.persist(session, turn)
             self._logged_loading.discard(turn)
