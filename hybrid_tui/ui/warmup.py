@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
+from rich.syntax import Syntax
 from textual.widget import Widget
 
 #: languages whose lexers are compiled while the app is idle: the ones coding prompts
@@ -42,13 +41,7 @@ class StylePreload(Widget):
 
 
 def compile_lexers(names: Iterable[str] = LEXERS) -> list[str]:
-    """Compile the Pygments lexer of each language (once per process: Pygments keeps the
-    compiled rules on the lexer class). Returns the names it found."""
-    found = []
-    for name in names:
-        try:
-            get_lexer_by_name(name)
-        except ClassNotFound:
-            continue
-        found.append(name)
-    return found
+    """Compile the Pygments lexer of each language, as Rich's ``Syntax`` gets it for a code
+    block (once per process: Pygments keeps the compiled rules on the lexer class).
+    Returns the names it found."""
+    return [name for name in names if Syntax("", name).lexer is not None]
