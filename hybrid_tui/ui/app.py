@@ -344,7 +344,6 @@ class HybridApp(SessionActions, App[int]):
         if self.service is not None:
             self.service.health.remove_listener(self.on_health)
         self.runner.drop_queue()
-        self.gc_pause.close()
         problem = self.writer.flush_now()
         if problem:
             log.warning(problem)

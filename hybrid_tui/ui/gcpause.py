@@ -62,15 +62,6 @@ class GCPause:
             self._owed = True
             self._schedule(IDLE_COLLECT_AFTER, self._collect_if_idle)
 
-    def close(self) -> None:
-        """The app is closing: the thresholds come back whatever still holds them (a
-        release scheduled for after a frame that will never be drawn)."""
-        self._holders = 0
-        self._owed = False
-        if self._saved is not None:
-            gc.set_threshold(*self._saved)
-            self._saved = None
-
     def _collect_if_idle(self) -> None:
         if self._holders or not self._owed:
             return

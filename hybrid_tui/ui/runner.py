@@ -84,21 +84,12 @@ class TurnRunner:
         self._yielded = 0.0
         #: turns whose cold model load has its routing-log row already
         self._logged_loading: set[Turn] = set()
-        #: the prompt that finished last still holds full collections (until its last frame)
-        self._release_due = False
 
     # -- queue -----------------------------------------------------------------------------
 
     def enqueue(self, session: Session, turn: Turn, *, other: str | None = None) -> None:
-        self._release_gc()  # a prompt sent before the last one's final frame
         self.queue.append(Job(session, turn, other))
         self.pump()
-
-    def _release_gc(self) -> None:
-        """End the GC hold of the prompt that finished last, if it has not ended yet."""
-        if self._release_due:
-            self._release_due = False
-            self.app.gc_pause.release()
 
     def pump(self) -> None:
         """Start the next queued prompt if none is running."""
@@ -185,14 +176,7 @@ class TurnRunner:
             log.exception("prompt %s failed", turn.number)
             await self.apply(job, Error(f"unexpected {type(exc).__name__}: {exc}", kind="bug"))
         finally:
-            # A full collection owed since the hold started runs at the first young one
-            # after the release: at once, it fell in the reply's last frame (10-37 ms
-            # later on screen). So the release waits for that frame, unless the next
-            # prompt starts first (then it comes with that prompt, see enqueue: the
-            # collection between two prompts keeps a session's memory bounded).
-            self._release_due = True
-            if self.queue or not app.call_after_refresh(self._release_gc):
-                self._release_gc()
+            app.gc_pause.release()
             session.active = None
             app.persist(session, turn)
             self._logged_loading.discard(turn)

@@ -139,25 +139,6 @@ def test_release_restores_thresholds_set_before_the_hold() -> None:
     assert gc.get_threshold() == (5, 6, 7)
 
 
-def test_close_restores_the_thresholds_whatever_still_holds(
-        full_collections: list[int]) -> None:
-    """An app closing with a release still scheduled (after a frame never drawn) leaves
-    the process's thresholds as they were, and nothing owed."""
-    schedule = Scheduler()
-    pause = GCPause(schedule)
-    pause.hold()
-    pause.hold()
-    pause.close()
-    assert not pause.held and gc.get_threshold() == MINE
-    pause.release()  # the late release finds nothing to do
-    assert gc.get_threshold() == MINE and not schedule.calls
-    pause.hold()
-    pause.release()
-    pause.close()
-    schedule.run()
-    assert pause.collections == 0 and not full_collections
-
-
 def test_freeze_startup_moves_survivors_out_of_collections() -> None:
     before = gc.get_freeze_count()
     survivor = [object() for _ in range(100)]
