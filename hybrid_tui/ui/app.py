@@ -50,10 +50,12 @@ from hybrid_tui.ui.runner import TurnRunner
 from hybrid_tui.ui.screens.decision import DecisionScreen
 from hybrid_tui.ui.screens.help import HelpScreen
 from hybrid_tui.ui.themes import DEFAULT_THEME, load_themes
+from hybrid_tui.ui.warmup import StylePreload, compile_lexers
 from hybrid_tui.ui.widgets.banner import DownBanner
 from hybrid_tui.ui.widgets.conversation import Conversation
 from hybrid_tui.ui.widgets.health import HealthSidebar
 from hybrid_tui.ui.widgets.prompt import RATE_KEYS, ForceToggle, PromptInput
+from hybrid_tui.ui.widgets.reply_body import ReplyBody
 from hybrid_tui.ui.widgets.routing_log import RoutingLog
 from hybrid_tui.ui.widgets.turn import Figures, TurnView, same_figures
 
@@ -219,6 +221,7 @@ class HybridApp(SessionActions, App[int]):
             yield self.sidebar
         yield self.routing_log
         yield Footer()
+        yield StylePreload(ReplyBody())  # its CSS parsed now, not with the first reply
 
     # -- start and stop --------------------------------------------------------------------
 
@@ -245,6 +248,13 @@ class HybridApp(SessionActions, App[int]):
         self.prompt_input.focus()
         if self._freeze_startup:
             self.call_after_refresh(gcpause.freeze_startup)
+        self.call_after_refresh(self._warm_up)
+
+    def _warm_up(self) -> None:
+        """With the first screen up: compile the common code highlighters in a thread, so
+        the first reply with code does not wait for that (:mod:`hybrid_tui.ui.warmup`)."""
+        self.run_worker(compile_lexers, name="warm-up", group="warm-up", thread=True,
+                        exit_on_error=False)
 
     def _make_service(self) -> Any | None:
         try:
