@@ -88,6 +88,26 @@ async def test_appended_pieces_show_as_the_whole_text() -> None:
         assert body.size.height == body.line_count == 1
 
 
+async def test_a_line_that_grows_in_place_is_painted_again() -> None:
+    """Painted lines are kept (a growing reply asks for every visible line each frame);
+    a line the new text changed, at the same line count, must not be served stale."""
+    app = BodyApp()
+    async with app.run_test(size=SIZE) as pilot:
+        body = app.body
+        body.append("First paragraph.\n\nSecond.\n\nHello")
+        await pilot.pause()
+        first, last = body.render_line(0), body.render_line(4)
+        assert last.text.strip() == "Hello"
+        body.append(" world")
+        await pilot.pause()
+        assert body.line_count == 5
+        assert body.render_line(4).text.strip() == "Hello world"
+        assert body.render_line(0) is first  # the finished block: painted once
+        body.update("Other.")
+        await pilot.pause()
+        assert body.render_line(0).text.strip() == "Other."
+
+
 async def test_a_theme_switch_repaints_code_in_the_new_colours() -> None:
     app = BodyApp()
     app.theme = "textual-dark"

@@ -98,6 +98,10 @@ class Look:
         return cls(name, Theme(styles, inherit=True), CODE_THEMES[dark], code_bg)
 
 
+#: painted lines a reply keeps at most (a few screens): enough that a frame of a growing reply
+#: paints only its new lines, not so many that a long reply keeps a ``Strip`` per line
+PAINTED_LINES = 400
+
 #: one rendered line: Rich segments (not a ``Strip``: Textual gives every ``Strip`` seven
 #: caches, and a reply keeps all its lines; a ``Strip`` is made per line when painted)
 Line = list[Segment]
@@ -240,6 +244,10 @@ class ReplyBody(Widget):
         self._look: Look | None = None
         #: the widget's own Rich style (colours from CSS), kept until the styles change
         self._style: Style | None = None
+        #: line y as last painted (:func:`paint`), at ``_width`` under ``_style``: a reply
+        #: that grows changes size every frame, and Textual then asks for every visible line
+        #: again, though only the new ones at the bottom changed
+        self._painted: dict[int, Strip] = {}
 
     @property
     def source(self) -> str:
@@ -266,6 +274,7 @@ class ReplyBody(Widget):
         before = self.line_count
         first_changed = len(self._lines)
         self._render(self._width)
+        self._painted = {y: strip for y, strip in self._painted.items() if y < first_changed}
         if self.line_count != before:
             self.refresh(layout=True)
         else:
@@ -287,6 +296,7 @@ class ReplyBody(Widget):
         self._tail_lines.clear()
         self._tail_stale = True
         self._look = None
+        self._painted.clear()
         self.refresh(layout=True)
 
     def _current_look(self) -> Look:
@@ -306,6 +316,7 @@ class ReplyBody(Widget):
             self._lines.clear()
             self._done_blocks = 0
             self._tail_stale = True
+            self._painted.clear()
         console = self.app.console
         for block in self._finished[self._done_blocks :]:
             self._add(self._lines, block, look, width, console, first=not self._lines)
@@ -333,6 +344,11 @@ class ReplyBody(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._style = None
+        self._painted.clear()
+
+    def drop_painted(self) -> None:
+        """Forget the painted lines (the reply scrolled away or leaves the screen)."""
+        self._painted.clear()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -356,7 +372,12 @@ class ReplyBody(Widget):
                                 strip.crop(start, end).apply_style(highlight),
                                 strip.crop(end)])
             return paint(strip, y, width, style)
-        return paint(line, y, width, style)
+        painted = self._painted.get(y)
+        if painted is None:
+            if len(self._painted) >= PAINTED_LINES:
+                self._painted.clear()
+            painted = self._painted[y] = paint(line, y, width, style)
+        return painted
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         text = "\n".join("".join(segment.text for segment in line).rstrip()
