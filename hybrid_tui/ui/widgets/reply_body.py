@@ -13,7 +13,9 @@ links as ``text (url)``, never as terminal hyperlinks.
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 from markdown_it.token import Token
@@ -155,10 +157,23 @@ class _BlockMarkdown(RichMarkdown):
     elements: ClassVar = {**RichMarkdown.elements, "heading_open": _Heading, "fence": _Code,
                           "code_block": _Code}
 
-    def __init__(self, tokens: list[Token], look: Look) -> None:
-        super().__init__("", code_theme=look.code_theme, hyperlinks=False)
-        self.parsed = _plain_autolinks(tokens)
-        self.look = look
+    look: Look
+
+    @classmethod
+    def of(cls, tokens: list[Token], look: Look) -> _BlockMarkdown:
+        """A block's tokens to render. A copy of one instance per look: Rich's
+        ``Markdown.__init__`` builds a markdown-it parser for its source every time (about
+        a millisecond, a tenth of a fast stream's rendering), and our tokens are parsed."""
+        block = copy(_markdown_for(look))
+        block.parsed = _plain_autolinks(tokens)
+        return block
+
+
+@lru_cache(maxsize=8)
+def _markdown_for(look: Look) -> _BlockMarkdown:
+    markdown = _BlockMarkdown("", code_theme=look.code_theme, hyperlinks=False)
+    markdown.look = look
+    return markdown
 
 
 def _plain_autolinks(tokens: list[Token]) -> list[Token]:
@@ -184,7 +199,7 @@ def block_lines(block: Block, look: Look, width: int, console: Console) -> list[
                           bottom=block.bottom)
     options = console.options.update(width=width, highlight=False, markup=False)
     with console.use_theme(look.theme):
-        lines = console.render_lines(_BlockMarkdown(block.tokens, look), options, pad=False)
+        lines = console.render_lines(_BlockMarkdown.of(block.tokens, look), options, pad=False)
     # Rich separates elements with an empty line, before some and after others: we do that
     start, end = 0, len(lines)
     while start < end and not Segment.get_line_length(lines[start]):
