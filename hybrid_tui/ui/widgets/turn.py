@@ -129,6 +129,7 @@ class ReplyView(Vertical):
         self._held_cr = ""
         #: a flush is due: after the next frame, or (for the first text) as the next callback
         self._flush_due = False
+        self._last_flush = 0.0
         self._sealed = False
         #: updates of the body made (at most one per frame)
         self.flushes = 0
@@ -249,9 +250,18 @@ class ReplyView(Vertical):
             return
         self._flush_due = True
         if self._shown_chars:
-            self.call_after_refresh(self._flush)
+            self.call_after_refresh(self._after_frame)
         else:
             self.call_next(self._flush)
+
+    def _after_frame(self) -> None:
+        """The last flush is on screen (or the screen is not drawing: a dialog is open over
+        it); the next one no sooner than a frame after the last."""
+        wait = FRAME - (time.monotonic() - self._last_flush)
+        if wait > 0.001 and not self._sealed:
+            self.set_timer(wait, self._flush, name="reply-flush")
+        else:
+            self._flush()
 
     def mark(self, marker: str) -> None:
         """A display-only line where another backend took over (never part of the text)."""
@@ -273,6 +283,7 @@ class ReplyView(Vertical):
         self._flush_due = False
         if self._sealed or not self._pending or not self.is_attached:
             return
+        self._last_flush = time.monotonic()
         chunk = self._take_pending()
         self.stop_waiting()
         if self._thinking is not None:
