@@ -85,9 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backend", default="lmstudio", choices=("lmstudio", "ollama"))
     p.add_argument("--cprofile", action="store_true", help="use cProfile, not pyinstrument")
     p.add_argument("--out", help="also save the profile here (.html or .prof)")
+    p.add_argument("--loop", action="store_true",
+                   help="tui only: no profiler; the CPU time of each event-loop turn while "
+                        "the reply streams (benchmarks/looptime.py), over --runs runs")
+    p.add_argument("--runs", type=int, default=3, help="runs for --loop (default 3)")
     args = p.parse_args(argv)
     scratch_dirs()
     tokens = args.tokens or (2_000 if args.name == "memory" else 20_000)
+    if args.loop and args.name != "tui":
+        p.error("--loop times the tui workload only")
     if args.name == "stream":
         work, cleanup = _stream(tokens, args.backend)
     else:
@@ -95,10 +101,22 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.name != "memory":
             asyncio.run(work())  # warm-up: imports, caches, first connections
-        _profiled(work, cprofile=args.cprofile, out=args.out)
+        if args.loop:
+            _loop_turns(work, args.runs)
+        else:
+            _profiled(work, cprofile=args.cprofile, out=args.out)
     finally:
         cleanup()
     return 0
+
+
+def _loop_turns(work: Work, runs: int) -> None:
+    from benchmarks.looptime import loop_times
+
+    for run in range(1, runs + 1):
+        with loop_times() as times:
+            asyncio.run(work())
+        print(f"run {run}: {times.report()}")
 
 
 def _profiled(work: Work, *, cprofile: bool, out: str | None) -> None:

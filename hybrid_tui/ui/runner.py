@@ -48,8 +48,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: the longest the token loop holds the event loop before letting a frame through
-YIELD_EVERY = 1 / 60
+#: the longest the token loop holds the event loop before letting others run: a frame or a
+#: flush that falls due meanwhile waits this long on top of its own time
+YIELD_EVERY = 1 / 200
 
 
 def _detail(event: Any) -> dict[str, Any]:

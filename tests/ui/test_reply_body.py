@@ -4,11 +4,14 @@ width, gives selected text back, stays one widget however long the reply, and (t
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.geometry import Offset
+from textual.screen import ModalScreen
 from textual.selection import Selection
 from textual.strip import Strip
 
@@ -86,6 +89,26 @@ async def test_appended_pieces_show_as_the_whole_text() -> None:
         assert body.source == "Replaced."
         assert everything(body) == "Replaced."
         assert body.size.height == body.line_count == 1
+
+
+async def test_a_line_that_grows_in_place_is_painted_again() -> None:
+    """Painted lines are kept (a growing reply asks for every visible line each frame);
+    a line the new text changed, at the same line count, must not be served stale."""
+    app = BodyApp()
+    async with app.run_test(size=SIZE) as pilot:
+        body = app.body
+        body.append("First paragraph.\n\nSecond.\n\nHello")
+        await pilot.pause()
+        first, last = body.render_line(0), body.render_line(4)
+        assert last.text.strip() == "Hello"
+        body.append(" world")
+        await pilot.pause()
+        assert body.line_count == 5
+        assert body.render_line(4).text.strip() == "Hello world"
+        assert body.render_line(0) is first  # the finished block: painted once
+        body.update("Other.")
+        await pilot.pause()
+        assert body.render_line(0).text.strip() == "Other."
 
 
 async def test_a_theme_switch_repaints_code_in_the_new_colours() -> None:
@@ -197,3 +220,24 @@ async def test_tokens_reach_the_body_in_few_updates() -> None:
         assert reply.body.source == "".join(tokens)
         assert reply.chunks == len(tokens)
         assert reply.flushes <= 2
+
+
+async def test_a_dialog_over_a_streaming_reply_leaves_it_at_one_update_a_frame() -> None:
+    """While a dialog covers the conversation no frame of it is drawn, so "after the
+    screen drew the last update" comes at once: the reply still takes text at most once a
+    frame (not once per token, each re-rendering the growing tail)."""
+    app = OneReplyApp()
+    async with app.run_test(size=SIZE) as pilot:
+        reply = app.reply
+        app.stream("First words.\n\n")
+        await wait_for(pilot, lambda: reply.settled, what="the first text")
+        app.push_screen(ModalScreen())
+        await pilot.pause()
+        start = time.monotonic()
+        for i in range(120):
+            app.stream(f"word{i} ")
+            await asyncio.sleep(0.002)
+        await wait_for(pilot, lambda: reply.settled, what="settled")
+        elapsed = time.monotonic() - start
+        assert reply.body.source.endswith("word119 ")
+        assert reply.flushes <= 2 + elapsed * 60

@@ -22,6 +22,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from hybrid_tui.session import FINISHED, Session, Turn
+from hybrid_tui.ui.widgets.reply_body import ReplyBody
 from hybrid_tui.ui.widgets.turn import Figures, TurnView, same_figures
 
 #: the most turns kept mounted; older finished ones are taken off the screen
@@ -64,6 +65,8 @@ def _drop_line_caches(turn: TurnView) -> None:
     collection walked every line of every mounted turn."""
     for widget in (turn, *turn.walk_children()):
         widget._styles_cache.clear()
+        if isinstance(widget, ReplyBody):
+            widget.drop_painted()
 
 
 class EarlierTurns(Static):

@@ -13,7 +13,9 @@ links as ``text (url)``, never as terminal hyperlinks.
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 from markdown_it.token import Token
@@ -98,6 +100,10 @@ class Look:
         return cls(name, Theme(styles, inherit=True), CODE_THEMES[dark], code_bg)
 
 
+#: painted lines a reply keeps at most (a few screens): enough that a frame of a growing reply
+#: paints only its new lines, not so many that a long reply keeps a ``Strip`` per line
+PAINTED_LINES = 400
+
 #: one rendered line: Rich segments (not a ``Strip``: Textual gives every ``Strip`` seven
 #: caches, and a reply keeps all its lines; a ``Strip`` is made per line when painted)
 Line = list[Segment]
@@ -151,10 +157,23 @@ class _BlockMarkdown(RichMarkdown):
     elements: ClassVar = {**RichMarkdown.elements, "heading_open": _Heading, "fence": _Code,
                           "code_block": _Code}
 
-    def __init__(self, tokens: list[Token], look: Look) -> None:
-        super().__init__("", code_theme=look.code_theme, hyperlinks=False)
-        self.parsed = _plain_autolinks(tokens)
-        self.look = look
+    look: Look
+
+    @classmethod
+    def of(cls, tokens: list[Token], look: Look) -> _BlockMarkdown:
+        """A block's tokens to render. A copy of one instance per look: Rich's
+        ``Markdown.__init__`` builds a markdown-it parser for its source every time (about
+        a millisecond, a tenth of a fast stream's rendering), and our tokens are parsed."""
+        block = copy(_markdown_for(look))
+        block.parsed = _plain_autolinks(tokens)
+        return block
+
+
+@lru_cache(maxsize=8)
+def _markdown_for(look: Look) -> _BlockMarkdown:
+    markdown = _BlockMarkdown("", code_theme=look.code_theme, hyperlinks=False)
+    markdown.look = look
+    return markdown
 
 
 def _plain_autolinks(tokens: list[Token]) -> list[Token]:
@@ -180,7 +199,7 @@ def block_lines(block: Block, look: Look, width: int, console: Console) -> list[
                           bottom=block.bottom)
     options = console.options.update(width=width, highlight=False, markup=False)
     with console.use_theme(look.theme):
-        lines = console.render_lines(_BlockMarkdown(block.tokens, look), options, pad=False)
+        lines = console.render_lines(_BlockMarkdown.of(block.tokens, look), options, pad=False)
     # Rich separates elements with an empty line, before some and after others: we do that
     start, end = 0, len(lines)
     while start < end and not Segment.get_line_length(lines[start]):
@@ -240,6 +259,10 @@ class ReplyBody(Widget):
         self._look: Look | None = None
         #: the widget's own Rich style (colours from CSS), kept until the styles change
         self._style: Style | None = None
+        #: line y as last painted (:func:`paint`), at ``_width`` under ``_style``: a reply
+        #: that grows changes size every frame, and Textual then asks for every visible line
+        #: again, though only the new ones at the bottom changed
+        self._painted: dict[int, Strip] = {}
 
     @property
     def source(self) -> str:
@@ -266,6 +289,7 @@ class ReplyBody(Widget):
         before = self.line_count
         first_changed = len(self._lines)
         self._render(self._width)
+        self._painted = {y: strip for y, strip in self._painted.items() if y < first_changed}
         if self.line_count != before:
             self.refresh(layout=True)
         else:
@@ -287,6 +311,7 @@ class ReplyBody(Widget):
         self._tail_lines.clear()
         self._tail_stale = True
         self._look = None
+        self._painted.clear()
         self.refresh(layout=True)
 
     def _current_look(self) -> Look:
@@ -306,6 +331,7 @@ class ReplyBody(Widget):
             self._lines.clear()
             self._done_blocks = 0
             self._tail_stale = True
+            self._painted.clear()
         console = self.app.console
         for block in self._finished[self._done_blocks :]:
             self._add(self._lines, block, look, width, console, first=not self._lines)
@@ -333,6 +359,11 @@ class ReplyBody(Widget):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._style = None
+        self._painted.clear()
+
+    def drop_painted(self) -> None:
+        """Forget the painted lines (the reply scrolled away or leaves the screen)."""
+        self._painted.clear()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -356,7 +387,12 @@ class ReplyBody(Widget):
                                 strip.crop(start, end).apply_style(highlight),
                                 strip.crop(end)])
             return paint(strip, y, width, style)
-        return paint(line, y, width, style)
+        painted = self._painted.get(y)
+        if painted is None:
+            if len(self._painted) >= PAINTED_LINES:
+                self._painted.clear()
+            painted = self._painted[y] = paint(line, y, width, style)
+        return painted
 
     def get_selection(self, selection: Selection) -> tuple[str, str] | None:
         text = "\n".join("".join(segment.text for segment in line).rstrip()

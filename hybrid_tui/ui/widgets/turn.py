@@ -127,9 +127,9 @@ class ReplyView(Vertical):
         self._pending: list[str] = []
         self._shown_chars = 0
         self._held_cr = ""
-        self._flush_timer: Timer | None = None
-        #: a flush is due: on the timer, or (for the first text) as the next callback
+        #: a flush is due: after the next frame, or (for the first text) as the next callback
         self._flush_due = False
+        self._last_flush = 0.0
         self._sealed = False
         #: updates of the body made (at most one per frame)
         self.flushes = 0
@@ -242,14 +242,26 @@ class ReplyView(Vertical):
 
     def _schedule(self) -> None:
         """One flush per frame; the first text of a reply goes out at once (the user is
-        waiting for it), later text joins whatever else arrives within the frame."""
+        waiting for it), later text joins whatever else arrives until the screen has drawn
+        the last flush. The flush then runs in a callback of its own, never in the same
+        turn of the event loop as drawing a frame: each of the two is a long callback while
+        a reply streams fast, and back to back they held the loop for as long as both."""
         if self._flush_due or self._sealed:
             return
         self._flush_due = True
         if self._shown_chars:
-            self._flush_timer = self.set_timer(FRAME, self._flush, name="reply-flush")
+            self.call_after_refresh(self._after_frame)
         else:
             self.call_next(self._flush)
+
+    def _after_frame(self) -> None:
+        """The last flush is on screen (or the screen is not drawing: a dialog is open over
+        it); the next one no sooner than a frame after the last."""
+        wait = FRAME - (time.monotonic() - self._last_flush)
+        if wait > 0.001 and not self._sealed:
+            self.set_timer(wait, self._flush, name="reply-flush")
+        else:
+            self._flush()
 
     def mark(self, marker: str) -> None:
         """A display-only line where another backend took over (never part of the text)."""
@@ -268,10 +280,10 @@ class ReplyView(Vertical):
         return chunk
 
     def _flush(self) -> None:
-        self._flush_timer = None
         self._flush_due = False
-        if self._sealed or not self._pending:
+        if self._sealed or not self._pending or not self.is_attached:
             return
+        self._last_flush = time.monotonic()
         chunk = self._take_pending()
         self.stop_waiting()
         if self._thinking is not None:
@@ -285,9 +297,6 @@ class ReplyView(Vertical):
     def _close(self) -> None:
         """Stop streaming: whatever is still buffered goes to the body."""
         self.stop_waiting()
-        if self._flush_timer is not None:
-            self._flush_timer.stop()
-            self._flush_timer = None
         self._flush_due = False
         self._sealed = True
         if self._pending or self._held_cr:
@@ -404,7 +413,6 @@ class TurnView(Vertical):
         self._figures = figures
         self._views: list[ReplyView] = [ReplyView(r, figures=figures) for r in turn.replies]
         self._badge = Static(self._badge_content(), classes="badge")
-        self._replies_box = Vertical(*self._views, classes="replies")
 
     def compose(self) -> ComposeResult:
         turn = self.turn
@@ -413,7 +421,9 @@ class TurnView(Vertical):
         if turn.attachments:
             yield Static(attachment_chips(turn.attachments), classes="chips")
         yield self._badge
-        yield self._replies_box
+        # the replies are the turn's own children, not in a box of their own: every
+        # container around a streaming reply grows with it and is repainted whole each frame
+        yield from self._views
 
     def on_mount(self) -> None:
         self.paint()
@@ -482,8 +492,9 @@ class TurnView(Vertical):
     async def add_reply(self, reply: Reply) -> ReplyView:
         """Mount the view of a new reply (the first, an escalated or asked-for second one)."""
         view = ReplyView(reply, figures=self._figures)
+        after = self._views[-1] if self._views else self._badge
         self._views.append(view)
-        await self._replies_box.mount(view)
+        await self.mount(view, after=after)
         self.paint()
         return view
 
