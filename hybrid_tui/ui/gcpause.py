@@ -32,6 +32,8 @@ from collections.abc import Callable
 HELD_THRESHOLD = 1_000_000
 #: seconds of no streaming before the deferred full collection runs
 IDLE_COLLECT_AFTER = 0.5
+#: seconds after a reply ends before an app that freezes collects: its last frame first
+AFTER_LAST_FRAME = 0.05
 #: the frozen heap's growth (a share of its size after the last whole walk) that makes the
 #: next collection unfreeze and walk everything again
 REWALK_GROWTH = 0.5
@@ -64,7 +66,10 @@ class GCPause:
         return self._holders > 0
 
     def hold(self) -> None:
-        """A reply starts streaming."""
+        """A reply starts streaming (before its request is sent). What the last reply left
+        is collected first if that is still owed, so it is never held across replies."""
+        if self._freeze and self._owed and self._holders == 0:
+            self._collect()
         self._holders += 1
         if self._holders == 1 and self._saved is None:
             self._saved = gc.get_threshold()
@@ -73,8 +78,8 @@ class GCPause:
 
     def release(self) -> None:
         """A reply stopped streaming; the collection is owed once none streams. An app
-        that freezes collects what the reply left (cheap: the rest is frozen) at once, so a
-        prompt sent right after does not start with that walk."""
+        that freezes collects what the reply left (cheap: the rest is frozen) just after the
+        reply's last frame, not inside it, or before the next prompt if that comes first."""
         if self._holders == 0:
             return
         self._holders -= 1
@@ -83,10 +88,8 @@ class GCPause:
                 gc.set_threshold(*self._saved)
                 self._saved = None
             self._owed = True
-            if self._freeze:
-                self._collect()
-            else:
-                self._schedule(IDLE_COLLECT_AFTER, self._collect_if_idle)
+            delay = AFTER_LAST_FRAME if self._freeze else IDLE_COLLECT_AFTER
+            self._schedule(delay, self._collect_if_idle)
 
     def _collect_if_idle(self) -> None:
         if self._holders or not self._owed:

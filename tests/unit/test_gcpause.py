@@ -168,7 +168,7 @@ class Node:
         self.me = self
 
 
-def test_a_freezing_pause_collects_at_release_and_freezes_the_survivors(
+def test_a_freezing_pause_collects_after_the_last_frame_and_freezes_the_survivors(
         unfrozen: None, full_collections: list[int]) -> None:
     schedule = Scheduler()
     pause = GCPause(schedule, freeze=True)
@@ -178,19 +178,41 @@ def test_a_freezing_pause_collects_at_release_and_freezes_the_survivors(
     pause.hold()
     survivors = [[i] for i in range(1000)]  # tracked objects a reply leaves alive
     pause.release()
-    assert not schedule.calls  # at once: a prompt sent right after does not pay for it
+    # not inside the reply's last frame: a few frames later
+    assert [delay for delay, _ in schedule.calls] == [gcpause.AFTER_LAST_FRAME]
+    assert pause.collections == 0 and not full_collections
+    schedule.run()
     assert pause.collections == 1 and len(full_collections) == 1 and pause.rewalks == 0
     assert gc.get_freeze_count() >= frozen + len(survivors)
 
 
+def test_a_prompt_sent_before_the_owed_collection_runs_it_first(
+        unfrozen: None, full_collections: list[int]) -> None:
+    """Back-to-back prompts must not carry the collection across replies (a long chat
+    would grow without bound): the next hold pays for it, before its request."""
+    schedule = Scheduler()
+    pause = GCPause(schedule, freeze=True)
+    gcpause.freeze_startup()
+    full_collections.clear()
+    pause.hold()
+    pause.release()
+    pause.hold()  # the next prompt, before the timer
+    assert pause.collections == 1 and len(full_collections) == 1
+    schedule.run()  # the timer comes late: nothing owed, nothing done
+    assert pause.collections == 1
+    pause.release()
+
+
 def test_a_freezing_pause_frees_frozen_cycles_once_the_frozen_heap_grew(
         unfrozen: None) -> None:
-    pause = GCPause(Scheduler(), freeze=True)
+    schedule = Scheduler()
+    pause = GCPause(schedule, freeze=True)
     gcpause.freeze_startup()
     pause.hold()
     node = Node()
     dead = weakref.ref(node)
-    pause.release()  # the cycle is alive, so frozen
+    pause.release()
+    schedule.run()  # the cycle is alive, so frozen
     del node
     kept: list[list[list[int]]] = []
     replies = 0
@@ -199,6 +221,7 @@ def test_a_freezing_pause_frees_frozen_cycles_once_the_frozen_heap_grew(
         pause.hold()
         kept.append([[i] for i in range(gc.get_freeze_count() // 3)])
         pause.release()
+        schedule.run()
         replies += 1
         assert replies <= 4, "the frozen heap was never walked again"
     assert dead() is None
