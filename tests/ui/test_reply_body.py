@@ -241,3 +241,24 @@ async def test_a_dialog_over_a_streaming_reply_leaves_it_at_one_update_a_frame()
         elapsed = time.monotonic() - start
         assert reply.body.source.endswith("word119 ")
         assert reply.flushes <= 2 + elapsed * 60
+
+
+async def test_text_after_a_frame_waits_for_the_loop_to_turn_before_it_is_flushed() -> None:
+    """Both a frame and a flush are long callbacks while a reply streams fast; a callback
+    run after the refresh shares the frame's turn of the loop, so the flush goes through a
+    timer even when a frame is already due: a key that came during the frame is handled
+    before it."""
+    app = OneReplyApp()
+    async with app.run_test(size=SIZE) as pilot:
+        reply = app.reply
+        app.stream("First words.\n\n")
+        await wait_for(pilot, lambda: reply.settled, what="the first text")
+        await asyncio.sleep(0.05)  # well over a frame since the last flush
+        app.stream("more ")
+        before = reply.flushes
+        reply._after_frame()  # as if the screen had just drawn the last flush
+        assert reply.flushes == before  # not in this turn of the loop
+        handled: list[int] = []
+        asyncio.get_running_loop().call_soon(lambda: handled.append(reply.flushes))
+        await wait_for(pilot, lambda: reply.flushes > before, what="the flush")
+        assert handled == [before]  # what was already waiting ran first

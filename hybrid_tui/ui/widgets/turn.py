@@ -45,6 +45,8 @@ __all__ = [
 ]
 
 FRAME = 1 / 60
+#: the least a flush waits after a frame, so the loop turns (keys, timers) in between
+BETWEEN = 0.002
 #: turn status -> (theme variable, alpha) of its left rail
 RAIL_COLOUR = {
     "queued": ("foreground", 0.3),
@@ -258,10 +260,13 @@ class ReplyView(Vertical):
         """The last flush is on screen (or the screen is not drawing: a dialog is open over
         it); the next one no sooner than a frame after the last."""
         wait = FRAME - (time.monotonic() - self._last_flush)
-        if wait > 0.001 and not self._sealed:
-            self.set_timer(wait, self._flush, name="reply-flush")
-        else:
+        if self._sealed:
             self._flush()
+            return
+        # a timer even when the frame took longer than FRAME: call_after_refresh callbacks
+        # run in the same turn of the loop as the frame, and a key that arrived meanwhile
+        # should be handled between the two
+        self.set_timer(max(wait, BETWEEN), self._flush, name="reply-flush")
 
     def mark(self, marker: str) -> None:
         """A display-only line where another backend took over (never part of the text)."""
