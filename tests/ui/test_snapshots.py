@@ -12,6 +12,8 @@ then look at the SVGs in ``tests/ui/__snapshots__/``.
 
 from __future__ import annotations
 
+import asyncio
+
 from hybrid_tui.config import RoutingConfig
 from hybrid_tui.sim import Fault
 from hybrid_tui.ui.app import HybridApp
@@ -186,7 +188,9 @@ def test_cooling_down_sidebar(snap_compare, sims):
     async def run(pilot):
         app = pilot.app
         await ready(pilot)
-        sims[1].knobs.fault = Fault("refuse")
+        # in force before the prompt: set from this thread, the simulators' thread would shut
+        # the pooled connection a moment later, and the request could meet that instead
+        await asyncio.to_thread(sims[2].run, sims[1].set_fault(Fault("refuse")))
         await ask(pilot, PLAN)
         await wait_for(pilot, lambda: app.sidebar.cards["ollama"].has_class("-cooling"),
                        what="cooling")
