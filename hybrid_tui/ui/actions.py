@@ -187,8 +187,7 @@ class SessionActions(_Base):
         for session in (self.session, *self._open_chats.values()):
             if session.id == session_id:
                 session.name = name
-        if self.session.id == session_id:
-            self.title = f"hybrid-tui · {name}"
+        self.show_title()
         return None
 
     async def delete_chat(self, session_id: int) -> None:

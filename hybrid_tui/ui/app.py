@@ -307,11 +307,15 @@ class HybridApp(SessionActions, App[int]):
 
         return notice
 
+    def show_title(self) -> None:
+        """The window title names the chat on screen."""
+        name = self.session.name
+        self.title = f"hybrid-tui · {name}" if name else "hybrid-tui"
+
     def _saving_notice(self, message: str) -> None:
         """A chat went missing from the store and was saved again (it may have a new id)."""
         self._open_chats = {s.id or id(s): s for s in self._open_chats.values()}
-        if self.session.id is not None:
-            self.title = f"hybrid-tui · {self.session.name}"
+        self.show_title()  # it may have been saved under a new name
         self.notify(message, title="Saving", severity="warning", markup=False, timeout=20)
 
     def _saving_report(self, problem: str | None) -> None:
@@ -332,7 +336,7 @@ class HybridApp(SessionActions, App[int]):
         self.prompt_input.can_rate = self.last_finished_reply() is not None
         self.prompt_input.sent = [t.prompt for t in session.turns][-200:]
         self.show_force()
-        self.title = f"hybrid-tui · {session.name}" if session.name else "hybrid-tui"
+        self.show_title()
         if opened and (self.resume or self.session_name):
             count = len(session.turns)
             if count:

@@ -260,12 +260,9 @@ class ReplyView(Vertical):
         """The last flush is on screen (or the screen is not drawing: a dialog is open over
         it); the next one no sooner than a frame after the last."""
         wait = FRAME - (time.monotonic() - self._last_flush)
-        if self._sealed:
-            self._flush()
-            return
         # a timer even when the frame took longer than FRAME: call_after_refresh callbacks
         # run in the same turn of the loop as the frame, and a key that arrived meanwhile
-        # should be handled between the two
+        # should be handled between the two (a sealed reply's flush does nothing either way)
         self.set_timer(max(wait, BETWEEN), self._flush, name="reply-flush")
 
     def mark(self, marker: str) -> None:
